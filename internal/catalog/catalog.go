@@ -1,0 +1,227 @@
+package catalog
+
+import (
+	"sort"
+	"strings"
+)
+
+// Privilege is an action a grant allows.
+type Privilege string
+
+// The privileges of the policy language. ALL implies every other one.
+const (
+	PrivAll    Privilege = "ALL"
+	PrivSelect Privilege = "SELECT"
+	PrivShow   Privilege = "SHOW"
+	PrivInsert Privilege = "INSERT"
+	PrivCreate Privilege = "CREATE"
+	PrivAlter  Privilege = "ALTER"
+	PrivDrop   Privilege = "DROP"
+)
+
+// Privileges lists every privilege in a stable order.
+var Privileges = []Privilege{PrivAll, PrivSelect, PrivShow, PrivInsert, PrivCreate, PrivAlter, PrivDrop}
+
+// ParsePrivilege returns the privilege named s (any case).
+func ParsePrivilege(s string) (Privilege, bool) {
+	p := Privilege(strings.ToUpper(s))
+	for _, q := range Privileges {
+		if p == q {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// Implies reports whether holding p is enough for an action that needs want.
+func (p Privilege) Implies(want Privilege) bool { return p == PrivAll || p == want }
+
+// Scope is the kind of object a grant is on.
+type Scope string
+
+// Grant scopes, from widest to narrowest. A TABLE scope also covers views:
+// tables and views share one namespace.
+const (
+	ScopeCatalog  Scope = "CATALOG"
+	ScopeDatabase Scope = "DATABASE"
+	ScopeTable    Scope = "TABLE"
+	ScopeURI      Scope = "URI"
+)
+
+// Object names what a grant is on.
+type Object struct {
+	Scope    Scope
+	Database string // ScopeDatabase, ScopeTable
+	Table    string // ScopeTable
+	URI      string // ScopeURI, normalized with NormalizeURI
+}
+
+// String renders the object the way the policy language writes it.
+func (o Object) String() string {
+	switch o.Scope {
+	case ScopeCatalog:
+		return "CATALOG"
+	case ScopeDatabase:
+		return "DATABASE " + o.Database
+	case ScopeTable:
+		return "TABLE " + o.Database + "." + o.Table
+	case ScopeURI:
+		return "URI '" + o.URI + "'"
+	}
+	return string(o.Scope)
+}
+
+// Transform masks every column that carries Attribute with a builtin.
+type Transform struct {
+	Attribute string   // "ns.tag"
+	Function  string   // builtin name, lower case, e.g. "mask_ccn"
+	Args      []string // extra arguments as SQL literals ('x', 3); the column is always the first argument
+}
+
+// Grant is one GRANT statement as stored.
+type Grant struct {
+	ID        int64
+	Role      string
+	Privilege Privilege
+	Object    Object
+	// Columns restricts a TABLE grant to these columns; empty means all.
+	Columns []string
+	// Attributes, when set, restricts the grant to columns that carry at
+	// least one of them (AttributesNot false: HAVING ATTRIBUTE IN) or none
+	// of them (AttributesNot true: HAVING ATTRIBUTE NOT IN).
+	Attributes    []string
+	AttributesNot bool
+	Transforms    []Transform
+	// Filter is the row filter SQL text (the WHERE clause); empty admits every row.
+	Filter string
+}
+
+// SameSpec reports whether g and o are the same grant apart from their IDs:
+// what REVOKE matches and what makes a second identical GRANT a no-op.
+func (g Grant) SameSpec(o Grant) bool {
+	if g.Role != o.Role || g.Privilege != o.Privilege || g.Object != o.Object ||
+		g.AttributesNot != o.AttributesNot || g.Filter != o.Filter ||
+		!equalStrings(g.Columns, o.Columns) || !equalStrings(g.Attributes, o.Attributes) ||
+		len(g.Transforms) != len(o.Transforms) {
+		return false
+	}
+	for i := range g.Transforms {
+		a, b := g.Transforms[i], o.Transforms[i]
+		if a.Attribute != b.Attribute || a.Function != b.Function || !equalStrings(a.Args, b.Args) {
+			return false
+		}
+	}
+	return true
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// MemberKind says whether a role is granted to a group or to a user.
+type MemberKind string
+
+// Member kinds.
+const (
+	MemberGroup MemberKind = "GROUP"
+	MemberUser  MemberKind = "USER"
+)
+
+// Membership grants Role to a group or a user.
+type Membership struct {
+	Role string
+	Kind MemberKind
+	Name string
+}
+
+// Column is a column of a table or view.
+type Column struct {
+	Name string
+	Type string // engine type name as sent or declared, e.g. "string", "bigint"
+}
+
+// Table is a table or view the planner knows of.
+type Table struct {
+	Database string
+	Name     string
+	IsView   bool
+	Location string // URI, may be empty
+	Columns  []Column
+}
+
+// FullName is "db.table".
+func (t Table) FullName() string { return t.Database + "." + t.Name }
+
+// ColumnAttribute tags one column with one attribute.
+type ColumnAttribute struct {
+	Database  string
+	Table     string
+	Column    string
+	Attribute string // "ns.tag"
+}
+
+// State is every row of the policy at one version.
+type State struct {
+	Version     int64
+	Roles       []string
+	Memberships []Membership
+	Grants      []Grant
+	Attributes  []string // "ns.tag"
+	Databases   []string
+	Tables      []Table
+	ColumnAttrs []ColumnAttribute
+}
+
+// Clone returns a deep copy of s, so one copy can be changed while the
+// other is still read.
+func (s *State) Clone() *State {
+	c := &State{
+		Version:     s.Version,
+		Roles:       append([]string(nil), s.Roles...),
+		Memberships: append([]Membership(nil), s.Memberships...),
+		Grants:      make([]Grant, len(s.Grants)),
+		Attributes:  append([]string(nil), s.Attributes...),
+		Databases:   append([]string(nil), s.Databases...),
+		Tables:      make([]Table, len(s.Tables)),
+		ColumnAttrs: append([]ColumnAttribute(nil), s.ColumnAttrs...),
+	}
+	for i, g := range s.Grants {
+		g.Columns = append([]string(nil), g.Columns...)
+		g.Attributes = append([]string(nil), g.Attributes...)
+		ts := make([]Transform, len(g.Transforms))
+		for j, t := range g.Transforms {
+			t.Args = append([]string(nil), t.Args...)
+			ts[j] = t
+		}
+		g.Transforms = ts
+		c.Grants[i] = g
+	}
+	for i, t := range s.Tables {
+		t.Columns = append([]Column(nil), t.Columns...)
+		c.Tables[i] = t
+	}
+	return c
+}
+
+// SortStrings sorts and removes duplicates in place, returning the result.
+func SortStrings(in []string) []string {
+	if len(in) < 2 {
+		return in
+	}
+	sort.Strings(in)
+	out := in[:1]
+	for _, s := range in[1:] {
+		if s != out[len(out)-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
