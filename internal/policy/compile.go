@@ -1,0 +1,198 @@
+package policy
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/lakegate/lakegate/internal/catalog"
+	"github.com/lakegate/lakegate/internal/policysql"
+)
+
+// WhoAmIDatabase and WhoAmITable name the virtual table every authenticated
+// user may read; it answers with the user the planner authenticated.
+const (
+	WhoAmIDatabase = "okera_sample"
+	WhoAmITable    = "whoami"
+)
+
+// Options configure compilation.
+type Options struct {
+	// AdminGroup members hold ALL ON CATALOG. Default "admin".
+	AdminGroup string
+}
+
+// Policy is the compiled, immutable index of one policy version. It is safe
+// for concurrent use.
+type Policy struct {
+	version    int64
+	adminGroup string
+	roles      map[string]bool
+	groupRoles map[string][]string
+	userRoles  map[string][]string
+	byRole     map[string]*roleGrants
+	tables     map[tableKey]*tableInfo
+	databases  map[string]bool
+	// tablesByDB lists known tables per database, sorted, for listings.
+	tablesByDB map[string][]*tableInfo
+}
+
+type tableKey struct{ db, table string }
+
+func (k tableKey) String() string { return k.db + "." + k.table }
+
+type tableInfo struct {
+	key    tableKey
+	isView bool
+	row    *catalog.Table
+	// attrs maps a lower-case column name to its attributes.
+	attrs map[string][]string
+}
+
+// roleGrants are one role's grants indexed by scope.
+type roleGrants struct {
+	catalog []*grant
+	db      map[string][]*grant
+	table   map[tableKey][]*grant
+	uri     []*grant
+}
+
+// grant is a compiled catalog.Grant.
+type grant struct {
+	src        catalog.Grant
+	columns    map[string]bool // nil: every column
+	attrs      map[string]bool // nil: no HAVING clause
+	attrsNot   bool
+	transforms []catalog.Transform
+	filter     []policysql.FilterPart // nil: every row
+	// restricted: the grant limits columns, rows or values, so it cannot
+	// stand for full access (writes and URIs need unrestricted grants).
+	restricted bool
+}
+
+// Compile builds the index for one policy version. It fails only on rows
+// that cannot have come from a valid statement (a corrupt store), so the
+// caller can refuse to serve rather than guess.
+func Compile(st *catalog.State, opts Options) (*Policy, error) {
+	if opts.AdminGroup == "" {
+		opts.AdminGroup = "admin"
+	}
+	p := &Policy{
+		version:    st.Version,
+		adminGroup: strings.ToLower(opts.AdminGroup),
+		roles:      make(map[string]bool, len(st.Roles)),
+		groupRoles: map[string][]string{},
+		userRoles:  map[string][]string{},
+		byRole:     make(map[string]*roleGrants, len(st.Roles)),
+		tables:     make(map[tableKey]*tableInfo, len(st.Tables)),
+		databases:  make(map[string]bool, len(st.Databases)),
+		tablesByDB: map[string][]*tableInfo{},
+	}
+	for _, r := range st.Roles {
+		p.roles[r] = true
+	}
+	for _, m := range st.Memberships {
+		switch m.Kind {
+		case catalog.MemberGroup:
+			p.groupRoles[m.Name] = append(p.groupRoles[m.Name], m.Role)
+		case catalog.MemberUser:
+			p.userRoles[m.Name] = append(p.userRoles[m.Name], m.Role)
+		default:
+			return nil, fmt.Errorf("membership of role %q has unknown kind %q", m.Role, m.Kind)
+		}
+	}
+	for _, d := range st.Databases {
+		p.databases[d] = true
+	}
+	for i := range st.Tables {
+		t := &st.Tables[i]
+		ti := &tableInfo{key: tableKey{t.Database, t.Name}, isView: t.IsView, row: t}
+		p.tables[ti.key] = ti
+		p.tablesByDB[t.Database] = append(p.tablesByDB[t.Database], ti)
+	}
+	for _, ts := range p.tablesByDB {
+		sort.Slice(ts, func(i, j int) bool { return ts[i].key.table < ts[j].key.table })
+	}
+	for _, a := range st.ColumnAttrs {
+		ti := p.tables[tableKey{a.Database, a.Table}]
+		if ti == nil {
+			continue // attribute on a table dropped meanwhile: nothing to tag
+		}
+		if ti.attrs == nil {
+			ti.attrs = map[string][]string{}
+		}
+		col := strings.ToLower(a.Column)
+		ti.attrs[col] = append(ti.attrs[col], a.Attribute)
+	}
+	for i := range st.Grants {
+		g, err := compileGrant(st.Grants[i])
+		if err != nil {
+			return nil, err
+		}
+		rg := p.byRole[g.src.Role]
+		if rg == nil {
+			rg = &roleGrants{db: map[string][]*grant{}, table: map[tableKey][]*grant{}}
+			p.byRole[g.src.Role] = rg
+		}
+		o := g.src.Object
+		switch o.Scope {
+		case catalog.ScopeCatalog:
+			rg.catalog = append(rg.catalog, g)
+		case catalog.ScopeDatabase:
+			rg.db[o.Database] = append(rg.db[o.Database], g)
+		case catalog.ScopeTable:
+			k := tableKey{o.Database, o.Table}
+			rg.table[k] = append(rg.table[k], g)
+		case catalog.ScopeURI:
+			rg.uri = append(rg.uri, g)
+		default:
+			return nil, fmt.Errorf("grant %d has unknown scope %q", g.src.ID, o.Scope)
+		}
+	}
+	return p, nil
+}
+
+func compileGrant(src catalog.Grant) (*grant, error) {
+	g := &grant{src: src, attrsNot: src.AttributesNot, transforms: src.Transforms}
+	if len(src.Columns) > 0 {
+		g.columns = make(map[string]bool, len(src.Columns))
+		for _, c := range src.Columns {
+			g.columns[strings.ToLower(c)] = true
+		}
+	}
+	if len(src.Attributes) > 0 {
+		g.attrs = make(map[string]bool, len(src.Attributes))
+		for _, a := range src.Attributes {
+			g.attrs[a] = true
+		}
+	}
+	if src.Filter != "" {
+		parts, err := policysql.ParseFilter(src.Filter)
+		if err != nil {
+			return nil, fmt.Errorf("grant %d has an invalid row filter: %w", src.ID, err)
+		}
+		g.filter = parts
+	}
+	g.restricted = g.columns != nil || g.attrs != nil || len(g.transforms) > 0 || g.filter != nil
+	return g, nil
+}
+
+// Version is the policy version this index was compiled from.
+func (p *Policy) Version() int64 { return p.version }
+
+// HasRole reports whether role exists.
+func (p *Policy) HasRole(role string) bool { return p.roles[role] }
+
+// HasDatabase reports whether the planner knows database db.
+func (p *Policy) HasDatabase(db string) bool { return p.databases[db] }
+
+// HasTable reports whether the planner knows table or view db.t.
+func (p *Policy) HasTable(db, table string) bool { return p.tables[tableKey{db, table}] != nil }
+
+// Table returns the planner's record of table or view db.t.
+func (p *Policy) Table(db, table string) (catalog.Table, bool) {
+	if ti := p.tables[tableKey{db, table}]; ti != nil {
+		return *ti.row, true
+	}
+	return catalog.Table{}, false
+}
