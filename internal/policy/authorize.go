@@ -400,22 +400,37 @@ func (p *Policy) bindFilter(s *Subject, parts []policysql.FilterPart) (sql strin
 		return "", true
 	}
 	var b strings.Builder
+	// Bound values are kept apart from neighbouring words and numbers, so
+	// that "1" followed by a bound value can never lex as one token.
+	bound := false
+	value := func(v string) {
+		if n := b.Len(); n > 0 && isWordByte(b.String()[n-1]) {
+			b.WriteByte(' ')
+		}
+		b.WriteString(v)
+		bound = true
+	}
 	for _, part := range parts {
 		switch part.Call {
 		case "":
+			if bound && part.SQL != "" && isWordByte(part.SQL[0]) {
+				b.WriteByte(' ')
+			}
 			b.WriteString(part.SQL)
+			bound = false
+			continue
 		case "user":
-			b.WriteString(policysql.QuoteString(s.Principal.User))
+			value(policysql.QuoteString(s.Principal.User))
 		case "has_roles":
-			b.WriteString(sqlBool(s.hasAnyRole(part.Args)))
+			value(sqlBool(s.hasAnyRole(part.Args)))
 		case "has_access":
 			db, t, _ := strings.Cut(part.Args[0], ".")
-			b.WriteString(sqlBool(p.hasSelect(s, tableKey{db, t})))
+			value(sqlBool(p.hasSelect(s, tableKey{db, t})))
 		case "user_attribute":
 			if v, ok := s.Principal.Attributes[part.Args[0]]; ok {
-				b.WriteString(policysql.QuoteString(v))
+				value(policysql.QuoteString(v))
 			} else {
-				b.WriteString("NULL")
+				value("NULL")
 			}
 		default:
 			// An unknown helper cannot be bound: admit nothing (fail closed).

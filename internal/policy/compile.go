@@ -92,6 +92,7 @@ func Compile(st *catalog.State, opts Options) (*Policy, error) {
 		p.roles[r] = true
 	}
 	for _, m := range st.Memberships {
+		m.Name = strings.ToLower(m.Name) // principals' groups and users compare case-insensitively
 		switch m.Kind {
 		case catalog.MemberGroup:
 			p.groupRoles[m.Name] = append(p.groupRoles[m.Name], m.Role)
