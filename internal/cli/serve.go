@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lakegate/lakegate/internal/planner"
+	"github.com/lakegate/lakegate/internal/store/sqlite"
+)
+
+func newServe() *cobra.Command {
+	var (
+		cfg     planner.Config
+		dataDir string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the planner: the policy server engines ask at query-planning time",
+		Long: `Run the planner on --listen (default 127.0.0.1:12050) with its embedded store
+in --data-dir. Every flag can also be set with LAKEGATE_<FLAG> (for example
+LAKEGATE_DATA_DIR, LAKEGATE_JWT_PUBLIC_KEY=a.pem,b.pem). SIGTERM or SIGINT
+stops it gracefully.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			cfg.Logger = slog.Default()
+			st, err := sqlite.Open(ctx, dataDir, cfg.Logger)
+			if err != nil {
+				return fmt.Errorf("cannot open the store in %s: %w", dataDir, err)
+			}
+			srv, err := planner.New(ctx, cfg, st, dataDir)
+			if err != nil {
+				return err
+			}
+			return srv.ListenAndServe(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:12050", "address to listen on")
+	f.StringVar(&dataDir, "data-dir", "lakegate-data", "directory of the embedded store and the audit log")
+	f.StringArrayVar(&cfg.Auth.PublicKeyFiles, "jwt-public-key", nil, "PEM file of a public key that signs tokens (RSA or EC P-256); repeatable")
+	f.StringVar(&cfg.Auth.JWKSURL, "jwks-url", "", "URL of a JWKS document with the token signing keys")
+	f.StringVar(&cfg.Auth.Issuer, "jwt-issuer", "", "required token issuer (iss); empty: not checked")
+	f.StringVar(&cfg.Auth.Audience, "jwt-audience", "", "required token audience (aud); empty: not checked")
+	f.StringVar(&cfg.Auth.GroupsClaim, "groups-claim", "groups", "token claim holding the user's groups")
+	f.StringVar(&cfg.AdminGroup, "admin-group", "admin", "group whose members hold ALL ON CATALOG")
+	f.BoolVar(&cfg.Auth.AcceptSelfSigned, "insecure-accept-self-signed", false, "accept tokens signed by the key in their own header (proofs of concept only: anyone can claim any user)")
+	f.IntVar(&cfg.MaxSessions, "max-sessions", 1<<20, "client sessions kept (least recently used are evicted; an evicted session re-authenticates)")
+	f.Int64Var(&cfg.AuditMaxBytes, "audit-max-bytes", 64<<20, "size at which the audit log file is rotated")
+	return cmd
+}

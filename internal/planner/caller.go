@@ -1,0 +1,129 @@
+package planner
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/lakegate/lakegate/internal/audit"
+	"github.com/lakegate/lakegate/internal/authn"
+	"github.com/lakegate/lakegate/internal/policy"
+)
+
+// sessionEntry caches one session's authentication. It is immutable; a new
+// entry replaces it when the token or the policy version changes.
+type sessionEntry struct {
+	tokenHash [32]byte
+	principal *authn.Principal
+	subject   *policy.Subject
+}
+
+// caller is an authenticated request's principal resolved against the
+// policy snapshot the request is served from.
+type caller struct {
+	principal *authn.Principal
+	subject   *policy.Subject
+	snap      *snapshot
+	sessionID string
+	client    string
+	peer      string
+	requestID string
+	start     time.Time
+}
+
+func bearerToken(h http.Header) (string, bool) {
+	v := h.Get("Authorization")
+	scheme, tok, ok := strings.Cut(v, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+// authenticate verifies the request's bearer token, through the session
+// table when it can. The session key is the client's session id, or the
+// token's hash when there is none; a cached entry is used only for the very
+// same token, and only until it expires, so a borrowed session id gains
+// nothing and an evicted session simply verifies again.
+func (s *Server) authenticate(ctx context.Context, h http.Header, peer, sessionID, client, procedure string) (*caller, error) {
+	c := &caller{sessionID: sessionID, client: client, peer: peer, requestID: requestID(ctx), start: time.Now(), snap: s.snapshot()}
+	tok, ok := bearerToken(h)
+	if !ok {
+		return nil, s.authFailure(c, procedure, "missing_token",
+			"no bearer token: send a JWT as 'Authorization: Bearer <token>' (for example from 'lakegate token' or OKERA_TOKEN)")
+	}
+	hash := sha256.Sum256([]byte(tok))
+	key := sessionID
+	if key == "" {
+		key = "token:" + hex.EncodeToString(hash[:])
+	} else {
+		key = "session:" + key
+	}
+	now := time.Now()
+	if e, hit := s.sessions.Get(key); hit && e.tokenHash == hash && now.Before(e.principal.ExpiresAt) {
+		c.principal = e.principal
+		if e.subject.Version() == c.snap.policy.Version() {
+			c.subject = e.subject
+			return c, nil
+		}
+		c.subject = c.snap.policy.Subject(toPolicyPrincipal(e.principal))
+		s.sessions.Put(key, &sessionEntry{tokenHash: hash, principal: e.principal, subject: c.subject})
+		return c, nil
+	}
+	p, err := s.verifier.Verify(tok, now)
+	if err != nil {
+		code, msg := "invalid_token", err.Error()
+		var ae *authn.Error
+		if errors.As(err, &ae) {
+			code = ae.Code
+		}
+		return nil, s.authFailure(c, procedure, code, msg)
+	}
+	c.principal = p
+	c.subject = c.snap.policy.Subject(toPolicyPrincipal(p))
+	s.sessions.Put(key, &sessionEntry{tokenHash: hash, principal: p, subject: c.subject})
+	return c, nil
+}
+
+func toPolicyPrincipal(p *authn.Principal) policy.Principal {
+	return policy.Principal{User: p.User, Groups: p.Groups, Attributes: p.Attributes}
+}
+
+func (s *Server) authFailure(c *caller, procedure, code, msg string) error {
+	s.metrics.authFails.WithLabelValues(code).Inc()
+	s.audit.Write(audit.Record{
+		RequestTime:          c.start.UTC(),
+		RequestID:            c.requestID,
+		ClientApplication:    c.client,
+		ClientNetworkAddress: c.peer,
+		SessionID:            c.sessionID,
+		StatementType:        "AUTHENTICATE",
+		Statement:            procedure,
+		Outcome:              "denied",
+		Reason:               msg,
+		AuthFailure:          code,
+		LatencyUS:            time.Since(c.start).Microseconds(),
+	})
+	s.log.Info("authentication failed", "code", code, "peer", c.peer, "procedure", procedure)
+	return connect.NewError(connect.CodeUnauthenticated, errors.New("authentication failed: "+msg))
+}
+
+// record writes an audit record for an authenticated caller.
+func (s *Server) record(c *caller, r audit.Record) {
+	r.RequestTime = c.start.UTC()
+	r.RequestID = c.requestID
+	r.User = c.principal.User
+	r.Groups = c.principal.Groups
+	r.ClientApplication = c.client
+	r.ClientNetworkAddress = c.peer
+	r.SessionID = c.sessionID
+	r.LatencyUS = time.Since(c.start).Microseconds()
+	s.audit.Write(r)
+}

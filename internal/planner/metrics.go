@@ -1,0 +1,55 @@
+package planner
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+type metrics struct {
+	registry  *prometheus.Registry
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	decisions *prometheus.CounterVec
+	authFails *prometheus.CounterVec
+	sessions  prometheus.GaugeFunc
+	evictions prometheus.CounterFunc
+	version   prometheus.GaugeFunc
+}
+
+func newMetrics(sessions func() float64, evictions func() float64, version func() float64) *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lakegate_requests_total",
+			Help: "Planner API requests by method and result code.",
+		}, []string{"method", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "lakegate_request_duration_seconds",
+			Help:    "Planner API request latency by method.",
+			Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5},
+		}, []string{"method"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lakegate_decisions_total",
+			Help: "Authorization decisions per object by outcome (allowed, denied).",
+		}, []string{"outcome"}),
+		authFails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lakegate_authentication_failures_total",
+			Help: "Rejected tokens by reason code.",
+		}, []string{"code"}),
+		sessions: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "lakegate_sessions",
+			Help: "Client sessions held in the session table.",
+		}, sessions),
+		evictions: prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "lakegate_session_evictions_total",
+			Help: "Sessions evicted from the full session table (their next request re-authenticates).",
+		}, evictions),
+		version: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "lakegate_policy_version",
+			Help: "Version of the policy being served.",
+		}, version),
+	}
+	m.registry.MustRegister(m.requests, m.latency, m.decisions, m.authFails, m.sessions, m.evictions, m.version,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
