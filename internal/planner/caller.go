@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -17,11 +19,58 @@ import (
 )
 
 // sessionEntry caches one session's authentication. It is immutable; a new
-// entry replaces it when the token or the policy version changes.
+// entry replaces it when the token changes.
 type sessionEntry struct {
 	tokenHash [32]byte
-	principal *authn.Principal
-	subject   *policy.Subject
+	expires   int64 // unix nanoseconds
+	id        *identity
+}
+
+// identity is one distinct principal (user, groups, attributes, how it was
+// verified), shared by all the sessions that present it, with its subject
+// resolved against the newest policy version seen. Sharing keeps a million
+// sessions of a few thousand users small.
+type identity struct {
+	principal *authn.Principal // ExpiresAt is per token: see sessionEntry
+	subject   atomic.Pointer[policy.Subject]
+}
+
+// subjectAt returns the identity's subject for pol, resolving it again when
+// the policy changed.
+func (id *identity) subjectAt(pol *policy.Policy) *policy.Subject {
+	if s := id.subject.Load(); s != nil && s.Version() == pol.Version() {
+		return s
+	}
+	s := pol.Subject(toPolicyPrincipal(id.principal))
+	id.subject.Store(s)
+	return s
+}
+
+func identityKey(p *authn.Principal) string {
+	var b strings.Builder
+	b.WriteString(p.User)
+	b.WriteByte(0)
+	b.WriteString(p.Issuer)
+	b.WriteByte(0)
+	if p.SelfSigned {
+		b.WriteByte('s')
+	}
+	for _, g := range p.Groups {
+		b.WriteByte(0)
+		b.WriteString(g)
+	}
+	keys := make([]string, 0, len(p.Attributes))
+	for k := range p.Attributes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		b.WriteByte(1)
+		b.WriteString(k)
+		b.WriteByte(2)
+		b.WriteString(p.Attributes[k])
+	}
+	return b.String()
 }
 
 // caller is an authenticated request's principal resolved against the
@@ -67,14 +116,9 @@ func (s *Server) authenticate(ctx context.Context, h http.Header, peer, sessionI
 		key = "session:" + key
 	}
 	now := time.Now()
-	if e, hit := s.sessions.Get(key); hit && e.tokenHash == hash && now.Before(e.principal.ExpiresAt) {
-		c.principal = e.principal
-		if e.subject.Version() == c.snap.policy.Version() {
-			c.subject = e.subject
-			return c, nil
-		}
-		c.subject = c.snap.policy.Subject(toPolicyPrincipal(e.principal))
-		s.sessions.Put(key, &sessionEntry{tokenHash: hash, principal: e.principal, subject: c.subject})
+	if e, hit := s.sessions.Get(key); hit && e.tokenHash == hash && now.UnixNano() < e.expires {
+		c.principal = e.id.principal
+		c.subject = e.id.subjectAt(c.snap.policy)
 		return c, nil
 	}
 	p, err := s.verifier.Verify(tok, now)
@@ -86,10 +130,24 @@ func (s *Server) authenticate(ctx context.Context, h http.Header, peer, sessionI
 		}
 		return nil, s.authFailure(c, procedure, code, msg)
 	}
-	c.principal = p
-	c.subject = c.snap.policy.Subject(toPolicyPrincipal(p))
-	s.sessions.Put(key, &sessionEntry{tokenHash: hash, principal: p, subject: c.subject})
+	id := s.identity(p)
+	c.principal = id.principal
+	c.subject = id.subjectAt(c.snap.policy)
+	s.sessions.Put(key, &sessionEntry{tokenHash: hash, expires: p.ExpiresAt.UnixNano(), id: id})
 	return c, nil
+}
+
+// identity returns the shared identity for a verified principal.
+func (s *Server) identity(p *authn.Principal) *identity {
+	k := identityKey(p)
+	if id, ok := s.identities.Get(k); ok {
+		return id
+	}
+	shared := *p
+	shared.ExpiresAt = time.Time{}
+	id := &identity{principal: &shared}
+	s.identities.Put(k, id)
+	return id
 }
 
 func toPolicyPrincipal(p *authn.Principal) policy.Principal {

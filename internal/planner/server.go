@@ -28,6 +28,10 @@ import (
 // MaxRequestBytes bounds every API request body.
 const MaxRequestBytes = 4 << 20
 
+// maxIdentities bounds the distinct principals kept for sharing between
+// sessions; an evicted one is simply made again.
+const maxIdentities = 1 << 16
+
 // Config is everything the planner needs; Auth keys are sensitive.
 type Config struct {
 	Listen         string // default 127.0.0.1:12050
@@ -83,8 +87,10 @@ type Server struct {
 	store    store.Store
 	verifier *authn.Verifier
 	sessions *session.Table[*sessionEntry]
-	audit    *audit.Log
-	metrics  *metrics
+	// identities are shared by the sessions of one principal.
+	identities *session.Table[*identity]
+	audit      *audit.Log
+	metrics    *metrics
 
 	current atomic.Pointer[snapshot]
 	// ddl serialises policy changes so each is validated against the
@@ -121,6 +127,7 @@ func New(ctx context.Context, cfg Config, st store.Store, dataDir string) (*Serv
 		return nil, fmt.Errorf("open audit log in %s: %w", auditDir, err)
 	}
 	s.sessions = session.New[*sessionEntry](cfg.MaxSessions)
+	s.identities = session.New[*identity](min(cfg.MaxSessions, maxIdentities))
 	s.metrics = newMetrics(
 		func() float64 { return float64(s.sessions.Len()) },
 		func() float64 { return float64(s.sessions.Evictions()) },

@@ -377,3 +377,29 @@ func TestOddTextRoundTrip(t *testing.T) {
 		t.Fatalf("grants differ:\n got %#v\nwant %#v", st.Grants, want)
 	}
 }
+
+// TestLoadQueriesNeedNoSort checks that every Load query reads its rows in
+// index order: a temporary B-tree would make Load sort on every start.
+func TestLoadQueriesNeedNoSort(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	for _, q := range []string{qRoles, qMemberships, qGrants, qAttributes, qDatabases, qTables, qColumnAttrs} {
+		rows, err := s.reader.Query(`EXPLAIN QUERY PLAN ` + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if p := strings.Join(plan, "; "); strings.Contains(p, "TEMP B-TREE") {
+			t.Errorf("%s\nsorts: %s", q, p)
+		}
+	}
+}
