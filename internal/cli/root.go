@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
@@ -101,10 +100,4 @@ func newVersion() *cobra.Command {
 			return err
 		},
 	}
-}
-
-// stderrIsTerminal reports whether stderr is a terminal (for hints).
-func stderrIsTerminal() bool {
-	fi, err := os.Stderr.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/stretchr/testify/require"
+)
+
+func TestEnvNames(t *testing.T) {
+	require.Equal(t, []string{"LAKEGATE_DATA_DIR"}, EnvNames("data-dir"))
+	require.Equal(t, []string{"LAKEGATE_INSECURE_ACCEPT_SELF_SIGNED"}, EnvNames("insecure-accept-self-signed"))
+	require.Equal(t, []string{"OKERA_PLANNER", "LAKEGATE_PLANNER"}, EnvNames("planner"))
+	require.Equal(t, []string{"OKERA_TOKEN", "LAKEGATE_TOKEN"}, EnvNames("token"))
+}
+
+func TestApplyEnv(t *testing.T) {
+	var (
+		dir     string
+		keys    []string
+		n       int
+		planner string
+	)
+	cmd := &cobra.Command{Use: "x"}
+	cmd.Flags().StringVar(&dir, "data-dir", "default", "")
+	cmd.Flags().StringArrayVar(&keys, "jwt-public-key", nil, "")
+	cmd.Flags().IntVar(&n, "max-sessions", 1, "")
+	cmd.Flags().StringVar(&planner, "planner", "", "")
+	t.Setenv("LAKEGATE_DATA_DIR", "/from/env")
+	t.Setenv("LAKEGATE_JWT_PUBLIC_KEY", "a.pem, b.pem")
+	t.Setenv("LAKEGATE_MAX_SESSIONS", "42")
+	t.Setenv("OKERA_PLANNER", "okera:1")
+	t.Setenv("LAKEGATE_PLANNER", "lakegate:2")
+	require.NoError(t, cmd.Flags().Parse([]string{"--data-dir", "/from/flag"}))
+	require.NoError(t, applyEnv(cmd))
+	require.Equal(t, "/from/flag", dir, "a flag on the command line wins")
+	require.Equal(t, []string{"a.pem", "b.pem"}, keys)
+	require.Equal(t, 42, n)
+	require.Equal(t, "okera:1", planner, "the Okera name comes first")
+
+	t.Setenv("LAKEGATE_MAX_SESSIONS", "many")
+	cmd2 := &cobra.Command{Use: "y"}
+	cmd2.Flags().IntVar(&n, "max-sessions", 1, "")
+	err := applyEnv(cmd2)
+	require.ErrorContains(t, err, "LAKEGATE_MAX_SESSIONS")
+}
+
+func TestParseSince(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	got, err := parseSince("90m", now)
+	require.NoError(t, err)
+	require.Equal(t, now.Add(-90*time.Minute), got)
+	got, err = parseSince("2026-11-28T10:00:00Z", now)
+	require.NoError(t, err)
+	require.Equal(t, time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC), got)
+	_, err = parseSince("yesterday", now)
+	require.Error(t, err)
+}
+
+func TestExitCodes(t *testing.T) {
+	require.Equal(t, 0, ExitCode(nil))
+	require.Equal(t, 1, ExitCode(&ExitError{Code: 1, Err: errors.New("denied")}))
+	require.Equal(t, 2, ExitCode(errors.New("boom")))
+}
+
+func TestClientCommandsNeedAToken(t *testing.T) {
+	for _, args := range [][]string{{"whoami"}, {"sql", "SHOW ROLES"}, {"authorize", "--table", "a.b"}} {
+		var out, errb bytes.Buffer
+		root := NewRoot(&out, &errb)
+		root.SetArgs(args)
+		t.Setenv("OKERA_TOKEN", "")
+		err := root.Execute()
+		require.ErrorContains(t, err, "no token", args)
+	}
+}
+
+func TestTokenNeedsUserAndKey(t *testing.T) {
+	var out, errb bytes.Buffer
+	root := NewRoot(&out, &errb)
+	root.SetArgs([]string{"token", "--user", "alice"})
+	require.ErrorContains(t, root.Execute(), "--key")
+	root = NewRoot(&out, &errb)
+	root.SetArgs([]string{"token", "--key", "k.pem"})
+	require.ErrorContains(t, root.Execute(), "--user")
+}
