@@ -219,16 +219,20 @@ func (b *batch) createRole(x policysql.CreateRole) (*lakegatev1.StatementResult,
 	if !b.admin() {
 		return nil, notAdmin("create roles")
 	}
-	if containsString(b.work.Roles, x.Name) {
-		if x.IfNotExists {
-			return done("role %s already exists", x.Name), nil
+	return b.createName("role", &b.work.Roles, x.Name, x.IfNotExists, store.Tx.CreateRole)
+}
+
+// createName adds a role, attribute or database unless it exists.
+func (b *batch) createName(kind string, names *[]string, name string, ifNotExists bool, op func(store.Tx, string) error) (*lakegatev1.StatementResult, error) {
+	if containsString(*names, name) {
+		if ifNotExists {
+			return done("%s %s already exists", kind, name), nil
 		}
-		return nil, refuse(connect.CodeAlreadyExists, "role %s already exists", x.Name)
+		return nil, refuse(connect.CodeAlreadyExists, "%s %s already exists", kind, name)
 	}
-	b.work.Roles = append(b.work.Roles, x.Name)
-	name := x.Name
-	b.change(func(tx store.Tx) error { return tx.CreateRole(name) })
-	return done("role %s created", x.Name), nil
+	*names = append(*names, name)
+	b.change(func(tx store.Tx) error { return op(tx, name) })
+	return done("%s %s created", kind, name), nil
 }
 
 func (b *batch) dropRole(x policysql.DropRole) (*lakegatev1.StatementResult, error) {
@@ -431,16 +435,7 @@ func (b *batch) createAttribute(x policysql.CreateAttribute) (*lakegatev1.Statem
 	if !b.admin() {
 		return nil, notAdmin("create attributes")
 	}
-	if containsString(b.work.Attributes, x.Name) {
-		if x.IfNotExists {
-			return done("attribute %s already exists", x.Name), nil
-		}
-		return nil, refuse(connect.CodeAlreadyExists, "attribute %s already exists", x.Name)
-	}
-	b.work.Attributes = append(b.work.Attributes, x.Name)
-	name := x.Name
-	b.change(func(tx store.Tx) error { return tx.CreateAttribute(name) })
-	return done("attribute %s created", x.Name), nil
+	return b.createName("attribute", &b.work.Attributes, x.Name, x.IfNotExists, store.Tx.CreateAttribute)
 }
 
 func (b *batch) dropAttribute(x policysql.DropAttribute) (*lakegatev1.StatementResult, error) {
@@ -524,16 +519,7 @@ func (b *batch) createDatabase(x policysql.CreateDatabase) (*lakegatev1.Statemen
 	if err := b.allowed(policy.Object{Database: x.Name, Action: catalog.PrivCreate}); err != nil {
 		return nil, err
 	}
-	if containsString(b.work.Databases, x.Name) {
-		if x.IfNotExists {
-			return done("database %s already exists", x.Name), nil
-		}
-		return nil, refuse(connect.CodeAlreadyExists, "database %s already exists", x.Name)
-	}
-	b.work.Databases = append(b.work.Databases, x.Name)
-	name := x.Name
-	b.change(func(tx store.Tx) error { return tx.CreateDatabase(name) })
-	return done("database %s created", x.Name), nil
+	return b.createName("database", &b.work.Databases, x.Name, x.IfNotExists, store.Tx.CreateDatabase)
 }
 
 func (b *batch) dropDatabase(x policysql.DropDatabase) (*lakegatev1.StatementResult, error) {
