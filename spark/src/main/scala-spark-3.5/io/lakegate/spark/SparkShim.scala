@@ -1,0 +1,6 @@
+package io.lakegate.spark
+
+/** What differs between Spark 3.5 and 4.x at compile time, kept to the minimum. */
+object SparkShim {
+  val sparkLine: String = "3.5"
+}

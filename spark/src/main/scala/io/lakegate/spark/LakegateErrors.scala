@@ -1,0 +1,18 @@
+package io.lakegate.spark
+
+/**
+ * Every error the extension shows a user starts with "lakegate:". Denials name the user, the
+ * privilege and the object (the planner's reason says all three); failures to get a decision say
+ * which planner could not authorize the query and why. Both fail the query: nothing is ever
+ * returned unfiltered.
+ */
+object LakegateErrors {
+  def denied(message: String): LakegateException =
+    new LakegateException("lakegate: " + message, null)
+
+  def failure(message: String): LakegateException =
+    new LakegateException("lakegate: " + message, null)
+
+  def plannerFailure(address: String, why: String, cause: Throwable = null): LakegateException =
+    new LakegateException(s"lakegate: the planner at $address could not authorize this query: $why", cause)
+}

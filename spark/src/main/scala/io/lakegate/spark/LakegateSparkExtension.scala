@@ -1,0 +1,54 @@
+package io.lakegate.spark
+
+import org.apache.spark.sql.SparkSessionExtensions
+import org.apache.spark.sql.catalyst.FunctionIdentifier
+import org.apache.spark.sql.catalyst.expressions.ExpressionInfo
+
+import io.lakegate.spark.builtins.{BuiltinFunctions, Builtins, LakegateBuiltin}
+import io.lakegate.spark.rule.{RuleAuthorize, RuleEliminateMarkers}
+
+/**
+ * lakegate's Spark extension: `spark.sql.extensions=io.lakegate.spark.LakegateSparkExtension`.
+ *
+ *  - parser: puts a gate around every table a query reads (rule/collect/Gates);
+ *  - resolution rule and post-hoc resolution rule: RuleAuthorize — one planner request per query
+ *    for every relation, view and command target, decisions applied under each relation
+ *    (rule/masking, rule/rowfilter), views (definer rights), commands (rule/command), whoami;
+ *  - optimizer rule: RuleEliminateMarkers removes the markers, so a query with full access has
+ *    the same optimized plan as without lakegate;
+ *  - functions: the builtins as `<OKERA_BUILTINS_DB>.mask(x)`, … (rule/builtins).
+ */
+class LakegateSparkExtension extends (SparkSessionExtensions => Unit) {
+  override def apply(ext: SparkSessionExtensions): Unit = {
+    ext.injectParser((session, delegate) => new LakegateParser(session, delegate))
+    ext.injectResolutionRule(session => new RuleAuthorize(session, postHoc = false))
+    ext.injectPostHocResolutionRule(session => new RuleAuthorize(session, postHoc = true))
+    ext.injectOptimizerRule(_ => RuleEliminateMarkers)
+    // Registered under internal one-part names; the parser turns `<builtinsDb>.mask(x)` into
+    // them (Spark looks qualified names up in the metastore, where they do not exist).
+    for (name <- BuiltinFunctions.Names) {
+      val info = new ExpressionInfo(classOf[LakegateBuiltin].getName, null, BuiltinNames.internal(name))
+      ext.injectFunction((FunctionIdentifier(BuiltinNames.internal(name)), info,
+        (args: Seq[org.apache.spark.sql.catalyst.expressions.Expression]) => Builtins.build(name, args)))
+    }
+  }
+}
+
+/** Names of the builtins as users write them and as registered. */
+object BuiltinNames {
+  val Prefix = "__lakegate_"
+  def internal(name: String): String = Prefix + name
+  @volatile private var db: String = null
+  /** The database users write before a builtin (OKERA_BUILTINS_DB). */
+  def database: String = { if (db == null) db = LakegateSparkExtension.builtinsDb(); db }
+  def setDatabase(d: String): Unit = db = d.toLowerCase(java.util.Locale.ROOT)
+}
+
+object LakegateSparkExtension {
+  /** The database of the builtins: spark.lakegate.builtinsDb, else OKERA_BUILTINS_DB, else okera_udfs. */
+  def builtinsDb(): String = {
+    val fromConf = org.apache.spark.lakegate.ActiveContext.conf.flatMap(_.getOption("spark.lakegate.builtinsDb"))
+    fromConf.orElse(Option(System.getenv("OKERA_BUILTINS_DB"))).map(_.trim).filter(_.nonEmpty)
+      .getOrElse("okera_udfs").toLowerCase(java.util.Locale.ROOT)
+  }
+}

@@ -1,0 +1,97 @@
+package io.lakegate.spark.client
+
+/** The planner API (proto/lakegate/v1/planner.proto) as the extension uses it. */
+object Action {
+  val Unspecified = ""
+  val Select = "ACTION_SELECT"
+  val Insert = "ACTION_INSERT"
+  val Create = "ACTION_CREATE"
+  val Alter = "ACTION_ALTER"
+  val Drop = "ACTION_DROP"
+  val Show = "ACTION_SHOW"
+  val All = "ACTION_ALL"
+
+  /** The privilege name of an action, for messages. */
+  def privilege(a: String): String = if (a.isEmpty) "SELECT" else a.stripPrefix("ACTION_")
+}
+
+final case class Column(name: String, dataType: String)
+
+/** An object a query touches: a table or view, a database alone, or a URI. */
+final case class AuthObject(
+    database: String = "",
+    table: String = "",
+    isView: Boolean = false,
+    columns: Seq[Column] = Nil,
+    uri: String = "",
+    action: String = Action.Unspecified,
+    underView: String = "",
+    location: String = "") {
+
+  def displayName: String =
+    if (uri.nonEmpty) uri else if (table.isEmpty) database else s"$database.$table"
+
+  def effectiveAction: String = if (action.isEmpty) Action.Select else action
+
+  /** A stable key for caching decisions (the location does not change a decision). */
+  lazy val cacheKey: String = {
+    val sb = new StringBuilder
+    sb.append(database).append('\u0000').append(table).append('\u0000').append(isView)
+      .append('\u0000').append(uri).append('\u0000').append(action).append('\u0000')
+      .append(underView)
+    columns.foreach(c => sb.append('\u0001').append(c.name).append('\u0002').append(c.dataType))
+    sb.toString
+  }
+}
+
+final case class AuthorizeRequest(
+    sessionId: String,
+    client: String,
+    objects: Seq[AuthObject],
+    statement: String = "")
+
+sealed abstract class ColumnAction(val wire: String)
+object ColumnAction {
+  case object Visible extends ColumnAction("COLUMN_ACTION_VISIBLE")
+  case object Masked extends ColumnAction("COLUMN_ACTION_MASKED")
+  case object Removed extends ColumnAction("COLUMN_ACTION_REMOVED")
+  case object Conditional extends ColumnAction("COLUMN_ACTION_CONDITIONAL")
+  val all: Seq[ColumnAction] = Seq(Visible, Masked, Removed, Conditional)
+  def fromWire(s: String): Option[ColumnAction] = all.find(_.wire == s)
+}
+
+final case class MaskSpec(function: String, args: Seq[String] = Nil)
+
+final case class ColumnCase(condition: String, action: ColumnAction, mask: Option[MaskSpec] = None)
+
+final case class ColumnDecision(
+    name: String,
+    action: ColumnAction,
+    mask: Option[MaskSpec] = None,
+    cases: Seq[ColumnCase] = Nil)
+
+final case class ObjectDecision(
+    index: Int,
+    objectName: String,
+    allowed: Boolean,
+    reason: String,
+    columns: Seq[ColumnDecision] = Nil,
+    rowFilter: String = "",
+    fullAccess: Boolean = false,
+    whoami: Boolean = false) {
+
+  /** Nothing to apply: every column visible and no row filter. */
+  def unrestricted: Boolean =
+    allowed && !whoami && rowFilter.isEmpty && columns.forall(_.action == ColumnAction.Visible)
+
+  /** A fingerprint of what the decision does to the data (not of its reason). */
+  lazy val effect: String =
+    (allowed, whoami, rowFilter, columns.map(c => (c.name.toLowerCase(java.util.Locale.ROOT), c.action.wire,
+      c.mask, c.cases))).toString
+}
+
+final case class AuthorizeResponse(
+    decisions: Seq[ObjectDecision],
+    policyVersion: Long,
+    user: String,
+    requestId: String)

@@ -1,0 +1,128 @@
+package io.lakegate.spark.rule.command
+
+import scala.util.Try
+
+import org.apache.spark.sql.SparkSession
+import org.apache.spark.sql.catalyst.analysis.{UnresolvedAttribute, UnresolvedRelation}
+import org.apache.spark.sql.catalyst.expressions.{Attribute, Expression, In, Literal, Lower, Not, Or}
+import org.apache.spark.sql.catalyst.plans.logical.{Filter, LogicalPlan, SubqueryAlias, View}
+import org.apache.spark.sql.types.StringType
+import org.apache.spark.sql.lakegate.SessionAccess
+
+import io.lakegate.spark.{Guard, LakegateErrors, LakegateRuntime, SparkShim}
+import io.lakegate.spark.auth.Identity
+import io.lakegate.spark.client.{Action, AuthObject, ColumnAction}
+import io.lakegate.spark.rule.collect.Relations
+import io.lakegate.spark.rule.collect.Relations.lower
+
+/**
+ * SHOW DATABASES / SHOW TABLES / SHOW VIEWS list only what the user may see (the planner's SHOW
+ * decision for every listed object, in one request); DESCRIBE and SHOW COLUMNS list only the
+ * columns the user may read; DESCRIBE of a removed column fails. Done by a Filter over the
+ * command's output, which Spark applies to the command's rows.
+ */
+object ShowDescribe {
+  private def field(o: AnyRef, name: String): Option[AnyRef] =
+    Try(o.getClass.getMethod(name).invoke(o)).toOption.flatMap(Option(_))
+
+  private def strings(values: Seq[String]): Seq[Expression] = values.map(v => Literal(v))
+
+  private def attr(plan: LogicalPlan, names: String*): Option[Attribute] =
+    plan.output.find(a => names.exists(_.equalsIgnoreCase(a.name)))
+
+  private def patternOf(plan: LogicalPlan): String =
+    Seq("pattern", "tableIdentifierPattern").iterator.map(field(plan, _)).collectFirst {
+      case Some(Some(p: String)) => p
+      case Some(p: String) => p
+    }.getOrElse("*")
+
+  private def namespaceOf(plan: LogicalPlan, currentDb: String): String = {
+    val ns = field(plan, "namespace").orElse(field(plan, "databaseName"))
+    ns match {
+      case Some(Some(db: String)) => lower(db)
+      case Some(db: String) => lower(db)
+      case Some(p: LogicalPlan) =>
+        Seq("namespace", "multipartIdentifier").iterator.map(field(p, _)).collectFirst {
+          case Some(parts: Seq[_]) if parts.nonEmpty => lower(parts.last.toString)
+        }.getOrElse(lower(currentDb))
+      case _ => lower(currentDb)
+    }
+  }
+
+  def wrap(plan: LogicalPlan, session: SparkSession, rt: LakegateRuntime, id: Identity, currentDb: String): LogicalPlan = {
+    val catalog = SessionAccess.catalog(session)
+    plan.getClass.getSimpleName match {
+      case "ShowTables" | "ShowTablesCommand" | "ShowViews" | "ShowViewsCommand" | "ShowTableExtended" | "ShowTablesExtended" =>
+        val db = namespaceOf(plan, currentDb)
+        val nameAttr = attr(plan, "tableName", "viewName")
+        val tempAttr = attr(plan, "isTemporary")
+        if (nameAttr.isEmpty) return plan
+        val names = Try(catalog.listTables(db, patternOf(plan)).filter(_.database.isDefined).map(t => lower(t.table))).getOrElse(Nil).distinct
+        val visible = if (names.isEmpty) Nil else {
+          val d = rt.authorizer.authorizeAll(id, names.map(t => AuthObject(database = db, table = t, action = Action.Show)), "SHOW TABLES IN " + db)
+          names.zip(d.decisions).filter(_._2.allowed).map(_._1)
+        }
+        val inVisible: Expression = if (visible.isEmpty) Literal(false) else In(Lower(nameAttr.get), strings(visible))
+        Filter(tempAttr.map(t => Or(t, inVisible)).getOrElse(inVisible), plan)
+      case "ShowNamespaces" | "ShowDatabasesCommand" =>
+        val nsAttr = plan.output.headOption
+        if (nsAttr.isEmpty || nsAttr.get.dataType != StringType) return plan
+        val dbs = Try(catalog.listDatabases(patternOf(plan)).map(lower)).getOrElse(Nil).distinct
+        val visible = if (dbs.isEmpty) Nil else {
+          val d = rt.authorizer.authorizeAll(id, dbs.map(db => AuthObject(database = db, action = Action.Show)), "SHOW DATABASES")
+          dbs.zip(d.decisions).filter(_._2.allowed).map(_._1)
+        }
+        Filter(if (visible.isEmpty) Literal(false) else In(Lower(nsAttr.get), strings(visible)), plan)
+      case "DescribeRelation" | "DescribeTableCommand" | "ShowColumns" | "ShowColumnsCommand" =>
+        val colAttr = attr(plan, "col_name")
+        val removed = removedColumns(plan, session, rt, id, currentDb)
+        if (removed.isEmpty || colAttr.isEmpty) plan
+        else Filter(Not(In(Lower(colAttr.get), strings(removed))), plan)
+      case "DescribeColumn" | "DescribeColumnCommand" =>
+        val removed = removedColumns(plan, session, rt, id, currentDb)
+        val col = field(plan, "colNameParts").collect { case s: Seq[_] => s.map(_.toString) }
+          .orElse(field(plan, "column").collect {
+            case u: UnresolvedAttribute => u.nameParts
+            case a: Attribute => Seq(a.name)
+          }).flatMap(_.lastOption).map(lower)
+        col.filter(removed.contains).foreach { c =>
+          throw LakegateErrors.denied(s"user ${id.user} is not authorized to see column $c")
+        }
+        plan
+      case _ => plan
+    }
+  }
+
+  /** Lower-case names of the columns of the described table that the user may not read. */
+  private def removedColumns(plan: LogicalPlan, session: SparkSession, rt: LakegateRuntime, id: Identity,
+      currentDb: String): Seq[String] = {
+    val isTemp: Seq[String] => Boolean = parts => parts.size == 1 && Try(SessionAccess.catalog(session).isTempView(parts)).getOrElse(false)
+    val target = Seq("relation", "table", "child", "tableName").iterator.map(field(plan, _)).collectFirst {
+      case Some(x) => x
+    }
+    val named: Option[AuthObject] = plan.getClass.getSimpleName match {
+      case "ShowColumnsCommand" =>
+        val t = field(plan, "tableName").collect { case t: org.apache.spark.sql.catalyst.TableIdentifier => t }
+        val db = field(plan, "databaseName").collect { case Some(d: String) => d }
+        t.flatMap(ti => Commands.target(ti.copy(database = db.orElse(ti.database)), Action.Select, currentDb, isTemp))
+      case _ => target.flatMap(Commands.target(_, Action.Select, currentDb, isTemp))
+    }
+    named match {
+      case Some(o) if o.table.nonEmpty =>
+        val resolved = Try(Guard(SessionAccess.analyzer(session).execute(UnresolvedRelation(Seq(o.database, o.table))))).toOption
+        def strip(p: LogicalPlan): LogicalPlan = p match { case s: SubqueryAlias => strip(s.child); case x => x }
+        val obj = resolved.map(strip).flatMap {
+          case v: View if !v.isTempView => Some(Relations.viewObject(v, "", currentDb))
+          case r if Relations.isRelation(r) => Relations.objects(r, currentDb).headOption
+          case _ => None
+        }
+        obj match {
+          case Some(full) if full.table.nonEmpty =>
+            val d = rt.authorizer.authorize(id, Seq(full), "DESCRIBE " + full.displayName).decisions.head
+            full.columns.zip(d.columns).collect { case (c, cd) if cd.action == ColumnAction.Removed => lower(c.name) }
+          case _ => Nil
+        }
+      case _ => Nil
+    }
+  }
+}
