@@ -13,8 +13,10 @@ import (
 // Policies are keyed by name, so the planner works with any metastore; it
 // records the tables engines show it (name, view or not, columns, location)
 // so that SHOW TABLES, GRANT and column attributes can refer to them. Only
-// objects an allowed decision covered are recorded, off the decision path,
-// and a full queue drops the update rather than slowing a query.
+// tables it does not know yet are recorded (a known table is never rewritten
+// from a request, so engines that spell a schema differently cannot make it
+// flap), only when an allowed decision covered them, off the decision path;
+// a full queue drops the update rather than slowing a query.
 
 func (s *Server) maybeLearn(c *caller, o *policy.Object, po *lakegatev1.AuthObject) {
 	if o.URI != "" || o.Table == "" || o.UnderView != "" || len(o.Columns) == 0 {
@@ -33,7 +35,7 @@ func (s *Server) maybeLearn(c *caller, o *policy.Object, po *lakegatev1.AuthObje
 	for i, col := range o.Columns {
 		t.Columns[i] = catalog.Column{Name: strings.ToLower(col.Name), Type: strings.ToLower(col.Type)}
 	}
-	if k, ok := c.snap.policy.Table(t.Database, t.Name); ok && sameTable(k, t) {
+	if _, ok := c.snap.policy.Table(t.Database, t.Name); ok {
 		return
 	}
 	select {
@@ -41,19 +43,6 @@ func (s *Server) maybeLearn(c *caller, o *policy.Object, po *lakegatev1.AuthObje
 	default:
 		s.log.Debug("learn queue full; table not recorded this time", "table", t.FullName())
 	}
-}
-
-// sameTable reports whether the record k already says what t says.
-func sameTable(k, t catalog.Table) bool {
-	if k.IsView != t.IsView || (t.Location != "" && k.Location != t.Location) || len(k.Columns) != len(t.Columns) {
-		return false
-	}
-	for i := range k.Columns {
-		if k.Columns[i] != t.Columns[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func (s *Server) learner(ctx context.Context) {
@@ -74,12 +63,8 @@ func (s *Server) record1(ctx context.Context, t catalog.Table) error {
 	s.ddl.Lock()
 	defer s.ddl.Unlock()
 	snap := s.snapshot()
-	k, ok := snap.policy.Table(t.Database, t.Name)
-	if ok && sameTable(k, t) {
+	if _, ok := snap.policy.Table(t.Database, t.Name); ok {
 		return nil
-	}
-	if ok && t.Location == "" {
-		t.Location = k.Location
 	}
 	work := snap.state.Clone()
 	newDB := !containsString(work.Databases, t.Database)

@@ -287,6 +287,25 @@ type tier struct {
 // (sorted by grant ID): unmasked first, then masks, where between two
 // different masks the lower grant ID wins.
 func columnDecision(apps []applied, ci int, allRows bool, nFilters int) ColumnDecision {
+	if (allRows && nFilters == 0) || (!allRows && nFilters == 1) {
+		// Every applied grant admits the same rows (the common case): the
+		// most permissive treatment wins outright.
+		var masked *treatment
+		for i := range apps {
+			switch t := &apps[i].treat[ci]; t.kind {
+			case Visible:
+				return ColumnDecision{Action: Visible}
+			case Masked:
+				if masked == nil {
+					masked = t
+				}
+			}
+		}
+		if masked == nil {
+			return ColumnDecision{Action: Removed}
+		}
+		return simple(*masked)
+	}
 	var tiers []*tier
 	add := func(a applied, merge bool) {
 		var x *tier

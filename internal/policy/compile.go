@@ -125,8 +125,10 @@ func Compile(st *catalog.State, opts Options) (*Policy, error) {
 		col := strings.ToLower(a.Column)
 		ti.attrs[col] = append(ti.attrs[col], a.Attribute)
 	}
+	// Many grants share a few filter texts: parse each text once.
+	filters := map[string][]policysql.FilterPart{}
 	for i := range st.Grants {
-		g, err := compileGrant(st.Grants[i])
+		g, err := compileGrant(st.Grants[i], filters)
 		if err != nil {
 			return nil, err
 		}
@@ -153,7 +155,7 @@ func Compile(st *catalog.State, opts Options) (*Policy, error) {
 	return p, nil
 }
 
-func compileGrant(src catalog.Grant) (*grant, error) {
+func compileGrant(src catalog.Grant, parsed map[string][]policysql.FilterPart) (*grant, error) {
 	g := &grant{src: src, attrsNot: src.AttributesNot, transforms: src.Transforms}
 	if len(src.Columns) > 0 {
 		g.columns = make(map[string]bool, len(src.Columns))
@@ -168,9 +170,13 @@ func compileGrant(src catalog.Grant) (*grant, error) {
 		}
 	}
 	if src.Filter != "" {
-		parts, err := policysql.ParseFilter(src.Filter)
-		if err != nil {
-			return nil, fmt.Errorf("grant %d has an invalid row filter: %w", src.ID, err)
+		parts, ok := parsed[src.Filter]
+		if !ok {
+			var err error
+			if parts, err = policysql.ParseFilter(src.Filter); err != nil {
+				return nil, fmt.Errorf("grant %d has an invalid row filter: %w", src.ID, err)
+			}
+			parsed[src.Filter] = parts
 		}
 		g.filter = parts
 	}
