@@ -51,10 +51,10 @@ def say(s: str) -> None:
 def cell(spark, sql: str) -> list[str]:
     try:
         df = spark.sql(sql)
-        names = [f.name for f in df.schema.fields]
-        lines = ["  ".join(names)]
-        lines += ["  ".join("NULL" if v is None else str(v) for v in r) for r in df.collect()]
-        return lines
+        table = [[f.name for f in df.schema.fields]]
+        table += [["NULL" if v is None else str(v) for v in r] for r in df.collect()]
+        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+        return ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in table]
     except Exception as e:  # noqa: BLE001 — show the error the user would see
         msg = str(e).splitlines()[0]
         return textwrap.wrap(msg, WIDTH - 2) or ["(error)"]

@@ -34,7 +34,7 @@ line_vars() { # sets VENV PYSPARK DELTA SCALA JARDIR for a Spark line
 check_tools() {
 	command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found (set LAKEGATE_PYTHON to a Python 3.11 interpreter)"
 	"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' ||
-		die "$PYTHON is $("$PYTHON" -V 2>&1), not Python 3.11"
+		die "$PYTHON is not Python 3.11 ($("$PYTHON" -V 2>&1 || echo does not run)); set LAKEGATE_PYTHON"
 	command -v "$MVN" >/dev/null 2>&1 || die "Maven ($MVN) not found: apt-get install maven"
 	if [ -z "${JAVA_HOME:-}" ] && [ -d /usr/lib/jvm/java-17-openjdk-amd64 ]; then
 		export JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64

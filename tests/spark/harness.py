@@ -293,8 +293,7 @@ def spark_conf(tmp: Path, planner: Planner | None, *, lakegate: bool = True, hiv
         "spark.sql.warehouse.dir": str(tmp / "warehouse"),
         "spark.driver.extraJavaOptions": (
             f"-Dderby.system.home={tmp} -Dderby.stream.error.file={tmp}/derby.log "
-            f"-Djava.io.tmpdir={tmp} -Dlog4j2.level=WARN"),
-        "spark.local.dir": str(tmp / "spark-local"),
+            f"-Djava.io.tmpdir={tmp} -Dlog4j2.level=ERROR"),
     }
     if hive:
         conf.update({
@@ -388,33 +387,6 @@ def as_user(spark, user: str, groups: str = "", job_group: str | None = None):
 def sql_str(s: str) -> str:
     """A Spark SQL string literal."""
     return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-# -- the builtins' semantics, in Python, for checking governed data -----------------------------
-
-def mask_ccn(s: str | None) -> str | None:
-    if s is None:
-        return None
-    alnum = [i for i, c in enumerate(s) if c.isascii() and c.isalnum()]
-    keep = set(alnum[-4:]) if len(alnum) > 4 else set()
-    return "".join("X" if (i in alnum_set and i not in keep) else c
-                   for alnum_set in [set(alnum)] for i, c in enumerate(s))
-
-
-def mask(s: str | None) -> str | None:
-    return None if s is None else "x" * len(s)
-
-
-def luhn_ok(s: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(s)):
-        d = int(ch)
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
 
 
 def python_with_pyspark_env(extra: dict | None = None) -> dict:

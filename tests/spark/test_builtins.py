@@ -50,11 +50,18 @@ def transform(fn: str, args: tuple) -> str:
     return f"{fn}({', '.join(args)})"
 
 
+FNS = list(OrderedDict.fromkeys(k[0] for k in GROUPS))
+PROP_FNS = list(OrderedDict.fromkeys(p["fn"] for p in PROPS))
+
+
 @pytest.fixture(scope="module")
 def tables(spark, planner):
-    """masks.vectors (one column per group, NULL-padded: NULL in gives NULL out for every
-    function) and masks.props (one constant column per property, DRAWS rows), created by admin;
-    the planner learns them by CREATE TABLE; one attribute and one TRANSFORM per column."""
+    """masks.vectors: one column c<i> per (function, column type, arguments) of the vectors, one row
+    per case, NULL-padded (NULL in gives NULL out for every function); masks.props: one constant
+    column p<i> per property, DRAWS rows. Created by admin. For the TRANSFORM tests, one table per
+    function (masks.t_<fn>, masks.p_<fn>) with that function's columns, each column carrying its own
+    attribute and one grant TRANSFORMing each attribute WITH the function: a builtin that breaks
+    then breaks only its own table."""
     sc = spark.sparkContext
     sc.setLocalProperty("user", "admin")
     sc.setLocalProperty("groups", "admin")
@@ -67,27 +74,33 @@ def tables(spark, planner):
             row.append(V.py_value(cs[r]["args"][0]) if r < len(cs) else None)
         data.append(tuple(row))
     spark.sql("CREATE DATABASE IF NOT EXISTS masks")
-    spark.createDataFrame(data, ddl).coalesce(1).write.format("parquet") \
-        .saveAsTable("masks.vectors")
-
+    spark.createDataFrame(data, ddl).coalesce(1).write.format("parquet").saveAsTable("masks.vectors")
     pcols = [(f"p{i}", p["args"][0]["type"]) for i, p in enumerate(PROPS)]
     pddl = "id int, " + ", ".join(f"{n} {t}" for n, t in pcols)
     pdata = [tuple([r] + [V.py_value(p["args"][0]) for p in PROPS]) for r in range(DRAWS)]
-    spark.createDataFrame(pdata, pddl).coalesce(1).write.format("parquet") \
-        .saveAsTable("masks.props")
+    spark.createDataFrame(pdata, pddl).coalesce(1).write.format("parquet").saveAsTable("masks.props")
 
-    stmts = ["CREATE ROLE IF NOT EXISTS analyst", "GRANT ROLE analyst TO GROUP analysts", "CREATE DATABASE IF NOT EXISTS masks",
-             f"CREATE TABLE IF NOT EXISTS masks.vectors ({ddl})", f"CREATE TABLE IF NOT EXISTS masks.props ({pddl})"]
-    tr = []
-    for (n, _), k in zip(cols, GROUPS):
-        stmts += [f"CREATE ATTRIBUTE vec.{n}", f"ALTER TABLE masks.vectors ADD COLUMN ATTRIBUTE {n} vec.{n}"]
-        tr.append(f"TRANSFORM vec.{n} WITH {transform(k[0], k[2])}")
-    stmts.append("GRANT SELECT ON TABLE masks.vectors " + " ".join(tr) + " TO ROLE analyst")
-    tr = []
-    for (n, _), p in zip(pcols, PROPS):
-        stmts += [f"CREATE ATTRIBUTE vec.{n}", f"ALTER TABLE masks.props ADD COLUMN ATTRIBUTE {n} vec.{n}"]
-        tr.append(f"TRANSFORM vec.{n} WITH {transform(p['fn'], tuple(V.policy_literal(x) for x in p['args'][1:]))}")
-    stmts.append("GRANT SELECT ON TABLE masks.props " + " ".join(tr) + " TO ROLE analyst")
+    stmts = ["CREATE ROLE IF NOT EXISTS analyst", "GRANT ROLE analyst TO GROUP analysts",
+             "CREATE DATABASE IF NOT EXISTS masks"]
+
+    def governed(table, source, members):  # members: [(column, type, "fn(args)")]
+        spark.sql(f"CREATE TABLE masks.{table} USING parquet AS SELECT id, "
+                  f"{', '.join(m[0] for m in members)} FROM masks.{source}")
+        stmts.append(f"CREATE TABLE IF NOT EXISTS masks.{table} (id int, "
+                     f"{', '.join(f'{n} {t}' for n, t, _ in members)})")
+        tr = []
+        for n, _, call in members:
+            stmts.extend([f"CREATE ATTRIBUTE IF NOT EXISTS vec.{n}",
+                          f"ALTER TABLE masks.{table} ADD COLUMN ATTRIBUTE {n} vec.{n}"])
+            tr.append(f"TRANSFORM vec.{n} WITH {call}")
+        stmts.append(f"GRANT SELECT ON TABLE masks.{table} {' '.join(tr)} TO ROLE analyst")
+
+    for fn in FNS:
+        governed(f"t_{fn}", "vectors", [(n, k[1], transform(k[0], k[2]))
+                                        for (n, _), k in zip(cols, GROUPS) if k[0] == fn])
+    for fn in PROP_FNS:
+        governed(f"p_{fn}", "props", [(n, t, transform(p["fn"], tuple(V.policy_literal(x) for x in p["args"][1:])))
+                                      for (n, t), p in zip(pcols, PROPS) if p["fn"] == fn])
     planner.sql(";\n".join(stmts))
     return cols, pcols
 
@@ -172,27 +185,30 @@ def test_sample_ccn_through_mask_ccn(spark, as_user, planner, workdir, tables):
 
 # -- through the planner: TRANSFORM … WITH fn() ------------------------------------------------
 
-def test_every_builtin_through_transform(spark, as_user, tables):
+@pytest.mark.parametrize("fn", FNS)
+def test_every_builtin_through_transform(spark, as_user, tables, fn):
     cols, _ = tables
+    mine = [(n, k, cs) for (n, _), (k, cs) in zip(cols, GROUPS.items()) if k[0] == fn]
     with as_user("alice"):
-        df = spark.sql("SELECT * FROM masks.vectors ORDER BY id")
+        df = spark.sql(f"SELECT * FROM masks.t_{fn} ORDER BY id")
         data = df.collect()
     types = {f.name: f.dataType.simpleString() for f in df.schema.fields}
-    assert [f.name for f in df.schema.fields] == ["id"] + [n for n, _ in cols]
+    assert [f.name for f in df.schema.fields] == ["id"] + [n for n, _, _ in mine]
     errors: list = []
-    for n, (k, cs) in zip([n for n, _ in cols], GROUPS.items()):
+    for n, k, cs in mine:
         check_column(n, k, cs, [r[n] for r in data], types[n], errors)
     assert not errors, f"{len(errors)} differences:\n" + "\n".join(errors)
 
 
-def test_random_builtins_properties_through_transform(spark, as_user, tables):
+@pytest.mark.parametrize("fn", PROP_FNS)
+def test_random_builtins_properties_through_transform(spark, as_user, tables, fn):
     _, pcols = tables
     with as_user("alice"):
-        df = spark.sql("SELECT * FROM masks.props ORDER BY id")
+        df = spark.sql(f"SELECT * FROM masks.p_{fn} ORDER BY id")
         data = df.collect()
     types = {f.name: f.dataType.simpleString() for f in df.schema.fields}
     errors = []
-    for (n, t), p in zip(pcols, PROPS):
+    for (n, t), p in ((c, p) for c, p in zip(pcols, PROPS) if p["fn"] == fn):
         vals = [r[n] for r in data][: p["draws"]]
         label = f"{p['fn']}({p['args']}) {p['check']} [{n}]"
         if types[n] != t:

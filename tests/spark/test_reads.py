@@ -306,3 +306,20 @@ def test_show_lists_only_what_reaches_the_user(spark, as_user):
     with as_user("admin"):
         dbs = {r[0] for r in spark.sql("SHOW DATABASES").collect()}
         assert {"sales", "hr", "okera_sample"} <= dbs
+
+
+def test_full_access_leaves_no_trace_in_the_optimized_plan(spark, as_user):
+    """Zero cost when nothing applies: admin's optimized plan has no lakegate node, no mask and no
+    extra filter; alice's has the mask and the row filter."""
+    q = "SELECT uid, ccn FROM okera_sample.users WHERE dob > '1990-01-01'"
+
+    def optimized(user):
+        with as_user(user):
+            return spark.sql(q)._jdf.queryExecution().optimizedPlan().toString()
+
+    import re
+
+    admin, alice = optimized("admin"), optimized("alice")
+    row_filter = re.compile(r"\(gender#\d+ = F\)")
+    assert "akegate" not in admin and "mask_ccn" not in admin and not row_filter.search(admin), admin
+    assert "mask_ccn" in alice and row_filter.search(alice), alice

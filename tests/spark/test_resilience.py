@@ -170,3 +170,34 @@ def test_20000_sessions_against_max_sessions_100(spark, as_user, planner, keys, 
     assert api_done[0] == N_API_SESSIONS
     assert after["lakegate_sessions"] <= MAX_SESSIONS
     assert evicted >= N_API_SESSIONS - MAX_SESSIONS
+
+
+def authorize_requests(planner) -> dict:
+    return {k: v for k, v in planner.metrics().items() if k.startswith("lakegate_requests_total{")}
+
+
+def delta(before: dict, after: dict) -> dict:
+    return {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
+
+
+@pytest.mark.parametrize("user,query", [
+    ("alice", "SELECT * FROM okera_sample.users"),
+    ("alice", "SELECT u.uid, o.amount FROM okera_sample.users u JOIN sales.orders o ON u.uid = o.owner"),
+    ("alice", "SELECT count(*) FROM okera_sample.users WHERE uid IN (SELECT owner FROM sales.orders)"),
+    ("alice", "SELECT owner FROM sales.orders UNION ALL SELECT name FROM hr.employees"),
+    ("alice", "WITH a AS (SELECT * FROM sales.orders) SELECT count(*) FROM a JOIN okera_sample.users u ON a.owner = u.uid"),
+    ("alice", "SELECT count(*) FROM sales.orders o WHERE EXISTS (SELECT 1 FROM hr.employees e WHERE e.emp_id = o.order_id)"),
+    ("carol", "SELECT * FROM sales.v_orders_eu_big"),
+    ("carol", "SELECT * FROM sales.v_orders_eu_big v JOIN okera_sample.v_users u ON v.order_id > 0"),
+    ("admin", "WITH a AS (SELECT * FROM sales.orders), b AS (SELECT * FROM hr.employees) "
+              "SELECT count(*) FROM a, b, okera_sample.users"),
+], ids=["select", "join", "in-subquery", "union", "cte-join", "exists", "nested-view", "two-views", "admin-ctes"])
+def test_one_authorize_request_per_query(spark, as_user, planner, user, query):
+    """Every relation and view of a query goes to the planner in ONE batched request (this module
+    runs with the extension's cache off, so each query asks)."""
+    before = authorize_requests(planner)
+    with as_user(user, job_group=f"one-request-{user}"):
+        spark.sql(query).collect()
+    d = delta(before, authorize_requests(planner))
+    n = sum(v for k, v in d.items() if "/Authorize" in k)
+    assert n == 1, f"{n} Authorize requests for one query: {d}"

@@ -202,6 +202,16 @@ def phi_age(x, t: str = "int"):
     return min(x, 90)
 
 
+def luhn_ok(s: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(s)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
 PY = {"mask": lambda x, t: mask(x) if t == "string" else None,
       "mask_ccn": lambda x, t: mask_ccn(x) if t == "string" else None,
       "tokenize": tokenize, "sha2": sha2, "hash": hash_, "fnv_hash": fnv_hash, "phi_age": phi_age}

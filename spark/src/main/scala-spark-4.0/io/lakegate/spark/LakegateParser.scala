@@ -14,6 +14,7 @@ class LakegateParser(session: SparkSession, delegate: ParserInterface) extends P
   override def parsePlan(sqlText: String): LogicalPlan = {
     if (Guard.active) return Gates.renameBuiltins(delegate.parsePlan(sqlText))
     Gates.recordStatement(sqlText)
+    Authorizer.newStatement()
     Gates.insert(delegate.parsePlan(sqlText))
   }
   override def parseExpression(sqlText: String): Expression = Gates.renameBuiltins(delegate.parseExpression(sqlText))

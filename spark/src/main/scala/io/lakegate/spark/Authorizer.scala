@@ -9,6 +9,32 @@ import io.lakegate.spark.client._
 /** The decisions for one batch of objects, in request order. */
 final case class Decisions(principal: String, user: String, policyVersion: Long, decisions: IndexedSeq[ObjectDecision])
 
+object Authorizer {
+  private[spark] final class Memo(val principal: String, val startedAt: Long) {
+    val entries = new java.util.HashMap[String, (ObjectDecision, String, Long)]()
+    def get(k: String): Option[(ObjectDecision, String, Long)] = Option(entries.get(k))
+    def put(k: String, v: (ObjectDecision, String, Long)): Unit = entries.put(k, v)
+  }
+  private val current = new ThreadLocal[Memo]
+  private val MemoMillis = 2000L
+
+  /**
+   * The decisions of the statement being analysed on this thread. Spark analyses a statement in
+   * several passes (and its subqueries and views in nested ones); they all use the first answer,
+   * also with the cache off. A new statement (parsed SQL) starts a new memo; so does a new user,
+   * and anything older than two seconds (DataFrame API calls parse nothing).
+   */
+  private[spark] def memo(principal: String): Memo = {
+    val now = System.currentTimeMillis()
+    val m = current.get
+    if (m != null && m.principal == principal && now - m.startedAt < MemoMillis) m
+    else { val n = new Memo(principal, now); current.set(n); n }
+  }
+
+  /** A new statement starts on this thread (called by the parser). */
+  def newStatement(): Unit = current.remove()
+}
+
 /**
  * Asks the planner, through a short-lived per-session cache of decisions keyed by the
  * credentials, the object (with its columns) and the planner's policy version. A batch is
@@ -49,11 +75,18 @@ final class Authorizer(settings: Settings, val client: PlannerClient, credential
     val principal = creds.principalKey(id)
     val distinct = objects.distinct
     val now = System.currentTimeMillis()
+    val memo = Authorizer.memo(principal)
+    val memoized = distinct.map(o => memo.get(o.cacheKey))
     val cached = if (settings.cacheTtlMs > 0) distinct.map(o => cache.get(principal + "\u0003" + o.cacheKey)) else Nil
     val fresh = settings.cacheTtlMs > 0 && cached.forall(e => e != null && e.expiresAt > now && e.policyVersion >= newestVersion.get)
     val byKey: Map[String, (ObjectDecision, String, Long)] =
-      if (fresh) distinct.zip(cached).map { case (o, e) => o.cacheKey -> ((e.decision, e.user, e.policyVersion)) }.toMap
-      else ask(id, creds, principal, distinct, statement)
+      if (memoized.forall(_.isDefined)) distinct.zip(memoized).map { case (o, m) => o.cacheKey -> m.get }.toMap
+      else if (fresh) distinct.zip(cached).map { case (o, e) => o.cacheKey -> ((e.decision, e.user, e.policyVersion)) }.toMap
+      else {
+        val answered = ask(id, creds, principal, distinct, statement)
+        answered.foreach { case (k, v) => if (v._1.allowed) memo.put(k, v) }
+        answered
+      }
     val ds = objects.map(o => byKey(o.cacheKey)._1).toIndexedSeq
     val (_, user, version) = byKey(objects.head.cacheKey)
     val denied = objects.zip(ds).filterNot(_._2.allowed)

@@ -42,10 +42,15 @@ import io.lakegate.spark.rule.rowfilter.RowFilters
  * Inside the body of a permanent view (analysed in a nested context) nothing is applied: the
  * view's own decision governs (definer rights), taken at the top level.
  */
-final class RuleAuthorize(session: SparkSession, postHoc: Boolean) extends Rule[LogicalPlan] {
+final class RuleAuthorize(session: SparkSession, postHoc: Boolean) extends Rule[LogicalPlan] with org.apache.spark.internal.Logging {
 
   override def apply(plan: LogicalPlan): LogicalPlan = {
-    if (Guard.active) return plan
+    if (Guard.active || RuleAuthorize.HelperRoots.contains(plan.getClass.getSimpleName)) return plan
+    // Queries a command runs while executing: its implementation, covered by its own
+    // authorization; only lakegate's parse-time gates are taken away.
+    if (Commands.CommandExecution.inside(session.sparkContext)) {
+      return AnalysisHelper.allowInvokingTransformsInAnalyzer(RuleAuthorize.unwrapGates(plan))
+    }
     val ctx = AnalysisContext.get
     AnalysisHelper.allowInvokingTransformsInAnalyzer {
       if (ctx.nestedViewDepth > 0) RuleAuthorize.unwrapGates(plan)
@@ -84,6 +89,9 @@ final class RuleAuthorize(session: SparkSession, postHoc: Boolean) extends Rule[
     val rt = LakegateRuntime.get(session)
     val id = rt.identity()
     val objects = collector.sites.map(_._2) ++ needs.objects
+    logDebug(s"lakegate: ${if (postHoc) "post-hoc" else "resolution"} pass over ${plan.getClass.getSimpleName} " +
+      s"(top level: $topLevel) for ${id.user}: ${objects.map(o => o.effectiveAction + " " + o.displayName +
+        (if (o.underView.nonEmpty) " under " + o.underView else "")).mkString(", ")}")
     // Tables read by subqueries are resolved later, in nested analyses; ask about them now, in
     // the same request, so that the query costs one request (the nested passes hit the cache).
     val prefetch =
@@ -91,6 +99,7 @@ final class RuleAuthorize(session: SparkSession, postHoc: Boolean) extends Rule[
       else Nil
     val decisions0 = rt.authorizer.authorize(id, (objects ++ prefetch).toSeq, Gates.lastStatement)
     val decisions = decisions0.copy(decisions = decisions0.decisions.take(objects.size))
+    if (needs.objects.nonEmpty) Commands.CommandExecution.authorized(session.sparkContext, decisions.principal)
     needs.newTable.foreach { case (tdb, t) =>
       val location = Try(SessionAccess.catalog(session).defaultTablePath(
         org.apache.spark.sql.catalyst.TableIdentifier(t, Some(tdb))).toString).toOption
@@ -116,6 +125,13 @@ final class RuleAuthorize(session: SparkSession, postHoc: Boolean) extends Rule[
 }
 
 object RuleAuthorize {
+  /**
+   * Plans that are not queries but helpers other extensions analyse to resolve expressions
+   * (Delta resolves MERGE clauses over a FakeLogicalPlan holding the MERGE's own children); the
+   * query they belong to is authorized as a whole.
+   */
+  val HelperRoots: Set[String] = Set("FakeLogicalPlan")
+
   val KindRelation = "relation"
   val KindView = "view"
   val KindWhoAmI = "whoami"
@@ -176,7 +192,7 @@ object RuleAuthorize {
         c.walk(resolved, "")
         c.sites.map(_._2)
       }
-    }.distinct
+    }.distinct.toSeq
   }
 
   /** The relation or view beneath a marker, as it was before the decision. */
@@ -275,7 +291,7 @@ object RuleAuthorize {
               if (np eq s.plan) s else s.withNewPlan(np)
           }
         }
-        if (mapping.nonEmpty) c = c.rewriteAttrs(AttributeMap(mapping))
+        if (mapping.nonEmpty) c = RuleAuthorize.replaceAttributes(c, mapping)
         (c, mapping)
     }
 
@@ -372,6 +388,25 @@ object RuleAuthorize {
     }
     val out = walk(plan)
     (out, removed)
+  }
+
+  /**
+   * Point the references of a node (and of its subqueries' outer references) at the new
+   * attributes: a mask may change a column's type (sha2 gives bigint), so the whole attribute is
+   * replaced, not only its ExprId.
+   */
+  def replaceAttributes(node: LogicalPlan, mapping: Seq[(Attribute, Attribute)]): LogicalPlan = {
+    val byId = mapping.map { case (o, n) => o.exprId -> n }.toMap
+    def swap(e: Expression): Expression = e.transform {
+      case a: AttributeReference if byId.contains(a.exprId) =>
+        val n = byId(a.exprId)
+        AttributeReference(n.name, n.dataType, n.nullable, n.metadata)(n.exprId, a.qualifier)
+      case s: SubqueryExpression =>
+        s.withNewPlan(s.plan.transformUp { case p => p.transformExpressions {
+          case o: org.apache.spark.sql.catalyst.expressions.OuterReference => o.withNewChildren(Seq(swap(o.e))).asInstanceOf[Expression]
+        } })
+    }
+    node.mapExpressions(swap)
   }
 
   /** The attribute an alias only renames or casts (as views' output projections do). */

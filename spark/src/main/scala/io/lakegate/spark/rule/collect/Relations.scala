@@ -24,6 +24,14 @@ object Relations {
 
   private val FileFormats = Set("delta", "parquet", "orc", "csv", "json", "text", "avro", "binaryfile")
 
+  /**
+   * File indexes that only Delta Lake's own code builds: its transaction log (DeltaLogFileIndex)
+   * and the files a MERGE/UPDATE/DELETE/OPTIMIZE rewrites or a change feed returns. Reads through
+   * them are Delta's internals, not a user's query (the user's command is authorized itself).
+   */
+  val InternalIndexes: Set[String] = Set("DeltaLogFileIndex", "TahoeBatchFileIndex", "TahoeChangeFileIndex",
+    "TahoeRemoveFileIndex", "CdcAddFileIndex")
+
   def lower(s: String): String = s.toLowerCase(Locale.ROOT)
 
   def columns(output: Seq[Attribute]): Seq[Column] = output.map(a => Column(a.name, a.dataType.catalogString))
@@ -68,6 +76,7 @@ object Relations {
       l.catalogTable match {
         case Some(ct) => Seq(tableObject(ct, l.output, currentDb))
         case None => l.relation match {
+          case fs: HadoopFsRelation if InternalIndexes.contains(fs.location.getClass.getSimpleName) => Nil
           case fs: HadoopFsRelation => fs.location.rootPaths.map(path => AuthObject(uri = normalizeUri(path.toString)))
           case _ => Nil
         }

@@ -41,6 +41,33 @@ object Commands {
     }
   }
 
+  /**
+   * A command that lakegate authorized (MERGE, UPDATE, DELETE, CTAS, …) runs queries of its own
+   * while it executes: Delta reads the target's files, CTAS writes through an inner INSERT.
+   * Those are the command's implementation, not the user's queries, and were covered when the
+   * command was authorized; applying the user's masks to them would corrupt the command.
+   * They are recognised as analyses on the same thread under a newer SQL execution id than the
+   * one in force when the command was authorized (so queries of a foreachBatch function, which
+   * all run under the batch's execution id, are still each authorized).
+   */
+  object CommandExecution {
+    private final case class Note(principal: String, outerExecutionId: String)
+    private val note = new ThreadLocal[Note]
+    private val ExecutionId = "spark.sql.execution.id"
+
+    def authorized(sc: org.apache.spark.SparkContext, principal: String): Unit =
+      note.set(Note(principal, sc.getLocalProperty(ExecutionId)))
+
+    /** Is this analysis part of executing the last command authorized on this thread? */
+    def inside(sc: org.apache.spark.SparkContext): Boolean = {
+      val n = note.get
+      n != null && {
+        val current = sc.getLocalProperty(ExecutionId)
+        current != null && current != n.outerExecutionId
+      }
+    }
+  }
+
   private val CtasClasses = Set("CreateTableAsSelect", "ReplaceTableAsSelect", "CreateDataSourceTableAsSelectCommand",
     "CreateHiveTableAsSelectCommand", "OptimizedCreateHiveTableAsSelectCommand")
 

@@ -2,7 +2,6 @@ package io.lakegate.spark.rule.masking
 
 import org.apache.spark.sql.catalyst.expressions.{Attribute, CaseWhen, Expression, Literal}
 
-import io.lakegate.spark.LakegateErrors
 import io.lakegate.spark.builtins.Builtins
 import io.lakegate.spark.client.{ColumnAction, ColumnDecision, MaskSpec}
 
@@ -12,13 +11,9 @@ import io.lakegate.spark.client.{ColumnAction, ColumnDecision, MaskSpec}
  * and type, so a user's WHERE on a masked column compares masked values.
  */
 object Masking {
-  def maskExpr(m: MaskSpec, column: Attribute, parse: String => Expression): Expression = {
-    val e = Builtins.fromMask(m.function, column, m.args, parse)
-    if (e.dataType != column.dataType && !Set("sha2", "hash", "fnv_hash").contains(m.function.toLowerCase(java.util.Locale.ROOT))) {
-      throw LakegateErrors.failure(s"mask ${m.function} changes the type of ${column.name}")
-    }
-    e
-  }
+  /** The builtin over the column; its type is the builtin's (sha2/fnv_hash: bigint, hash: string). */
+  def maskExpr(m: MaskSpec, column: Attribute, parse: String => Expression): Expression =
+    Builtins.fromMask(m.function, column, m.args, parse)
 
   /**
    * @param conditions the resolved conditions of the cases, in order
@@ -27,11 +22,11 @@ object Masking {
       parse: String => Expression): Option[Expression] = cd.action match {
     case ColumnAction.Visible => Some(column)
     case ColumnAction.Removed => None
-    case ColumnAction.Masked => Some(castBack(maskExpr(cd.mask.get, column, parse), column))
+    case ColumnAction.Masked => Some(maskExpr(cd.mask.get, column, parse))
     case ColumnAction.Conditional =>
       val branches = cd.cases.zip(conditions).map { case (c, cond) =>
         val v = c.action match {
-          case ColumnAction.Masked => castBack(maskExpr(c.mask.get, column, parse), column)
+          case ColumnAction.Masked => sameType(maskExpr(c.mask.get, column, parse), column)
           case _ => column
         }
         (cond, v)
@@ -40,11 +35,12 @@ object Masking {
   }
 
   /**
-   * A mask that returns another type (sha2 and fnv_hash give bigint, hash gives string) on a
-   * column of a different type would change the column's type under the query; those columns
-   * show the masked value cast back to the column's type, or NULL when it does not convert.
+   * In a CASE every branch needs one type: a mask of another type (sha2 on a string column) is
+   * cast to the column's type there, or NULL when the cast is impossible (never the raw value).
    */
-  private def castBack(e: Expression, column: Attribute): Expression =
+  private def sameType(e: Expression, column: Attribute): Expression =
     if (e.dataType == column.dataType) e
-    else org.apache.spark.sql.catalyst.expressions.Cast(e, column.dataType)
+    else if (org.apache.spark.sql.catalyst.expressions.Cast.canCast(e.dataType, column.dataType)) {
+      org.apache.spark.sql.catalyst.expressions.Cast(e, column.dataType)
+    } else Literal(null, column.dataType)
 }
