@@ -293,7 +293,7 @@ def spark_conf(tmp: Path, planner: Planner | None, *, lakegate: bool = True, hiv
         "spark.sql.warehouse.dir": str(tmp / "warehouse"),
         "spark.driver.extraJavaOptions": (
             f"-Dderby.system.home={tmp} -Dderby.stream.error.file={tmp}/derby.log "
-            f"-Djava.io.tmpdir={tmp} -Dlog4j2.level=ERROR"),
+            f"-Djava.io.tmpdir={tmp} -Dlog4j2.configurationFile={Path(__file__).resolve().parent / 'log4j2.properties'}"),
     }
     if hive:
         conf.update({
