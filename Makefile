@@ -11,7 +11,7 @@ export GOMODCACHE := $(CURDIR)/.cache/gomod
 export GOCACHE := $(CURDIR)/.cache/gobuild
 endif
 
-.PHONY: all build demo test test-go test-fuzz test-integration vet lint generate bench clean
+.PHONY: all build demo demo-go test test-go test-fuzz vet generate bench clean
 
 all: build
 
@@ -20,12 +20,15 @@ build: $(BIN)
 $(BIN): $(shell find cmd internal gen -name '*.go' -not -name '*_test.go') go.mod go.sum
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/lakegate
 
-## demo: build, start a planner on an embedded store, apply a sample policy, show three users' views
-demo: build
+## demo: real Spark with the extension against a planner on its embedded store: admin, alice and bob side by side
+demo: demo-spark
+
+## demo-go: the planner alone (no Spark): the same policy, decisions printed by the CLI
+demo-go: build
 	./scripts/demo.sh
 
 ## test: the whole suite (unit, attack, differential, fuzz smoke, integration, crash)
-test: vet test-go test-fuzz
+test: vet test-go test-fuzz test-spark
 	@echo "make test: all suites passed"
 
 vet:
@@ -51,4 +54,41 @@ bench: build
 	./bench/run.sh
 
 clean:
-	rm -rf bin
+	rm -rf bin build
+
+# ---- spark: the extension's jars, the end-to-end suite on both Spark lines, the demo ----
+# A missing or stale jar is rebuilt from spark/; if spark/build.sh cannot produce it, make stops
+# there (a build failure), so `make test` can never pass with Spark tests skipped.
+
+SPARK_SRC := $(shell find spark/src spark/pom.xml spark/build.sh -type f 2>/dev/null)
+SPARK_JARS := build/spark/lakegate-spark-3.5_2.12.jar build/spark/lakegate-spark-3.5_2.13.jar \
+              build/spark/lakegate-spark-4.0_2.13.jar
+
+.PHONY: spark-jars spark-env test-spark test-spark-35 test-spark-40 test-spark-213 demo-spark
+
+build/spark/lakegate-spark-%.jar: $(SPARK_SRC)
+	spark/build.sh $*
+	@test -s $@ || { echo "spark/build.sh $* did not produce $@"; exit 1; }
+
+spark-jars: $(SPARK_JARS)
+
+## spark-env: the Spark venvs (.venv-spark35, .venv-spark40) and Delta's jars (.cache/jars)
+spark-env:
+	scripts/spark-env.sh all
+
+## test-spark: the Spark end-to-end suite on both Spark lines, and the Scala 2.13 smoke test
+test-spark: test-spark-35 test-spark-40 test-spark-213
+
+test-spark-35: build build/spark/lakegate-spark-3.5_2.12.jar
+	LAKEGATE_SPARK_REQUIRE_JAR=1 scripts/spark-test.sh 3.5
+
+test-spark-40: build build/spark/lakegate-spark-4.0_2.13.jar
+	LAKEGATE_SPARK_REQUIRE_JAR=1 scripts/spark-test.sh 4.0
+
+test-spark-213: build build/spark/lakegate-spark-3.5_2.13.jar
+	LAKEGATE_SPARK_REQUIRE_JAR=1 scripts/spark-smoke-213.sh
+
+## demo-spark: the demo on real Spark (what `make demo` runs once it is switched over)
+demo-spark: build build/spark/lakegate-spark-3.5_2.12.jar
+	scripts/spark-env.sh 3.5
+	.venv-spark35/bin/python scripts/demo-spark.py

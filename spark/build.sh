@@ -32,7 +32,7 @@ build() { # line scala profiles... ; extra args after --
 
 case "$target" in
   3.5_2.12) build 3.5 2.12 -Pspark-3.5 ;;
-  3.5_2.13) build 3.5 2.13 -Pspark-3.5 -Pscala-2.13 ;;
+  3.5_2.13) build 3.5 2.13 -Pspark-3.5 -Pscala-2.13 -- -DskipTests -Dmaven.test.skip=true ;;
   4.0_2.13) build 4.0 2.13 -Pspark-4.0 ;;
   all)
     build 3.5 2.12 -Pspark-3.5

@@ -34,21 +34,8 @@ class LakegateSparkExtension extends (SparkSessionExtensions => Unit) {
   }
 }
 
-/** Names of the builtins as users write them and as registered. */
+/** Registered names of the builtins (users write `<OKERA_BUILTINS_DB>.<name>`). */
 object BuiltinNames {
   val Prefix = "__lakegate_"
   def internal(name: String): String = Prefix + name
-  @volatile private var db: String = null
-  /** The database users write before a builtin (OKERA_BUILTINS_DB). */
-  def database: String = { if (db == null) db = LakegateSparkExtension.builtinsDb(); db }
-  def setDatabase(d: String): Unit = db = d.toLowerCase(java.util.Locale.ROOT)
-}
-
-object LakegateSparkExtension {
-  /** The database of the builtins: spark.lakegate.builtinsDb, else OKERA_BUILTINS_DB, else okera_udfs. */
-  def builtinsDb(): String = {
-    val fromConf = org.apache.spark.lakegate.ActiveContext.conf.flatMap(_.getOption("spark.lakegate.builtinsDb"))
-    fromConf.orElse(Option(System.getenv("OKERA_BUILTINS_DB"))).map(_.trim).filter(_.nonEmpty)
-      .getOrElse("okera_udfs").toLowerCase(java.util.Locale.ROOT)
-  }
 }

@@ -253,6 +253,20 @@ class RuleSuite extends AnyFunSuite with BeforeAndAfterAll {
     }
   }
 
+  test("the builtins database is each session's own setting (OKERA_BUILTINS_DB)") {
+    rt // this session's runtime (builtins in okera_udfs) exists before the other's is made
+    LakegateRuntime.testSettings = Some(settings.copy(builtinsDb = "corp_udfs"))
+    try as("admin") {
+      val other = spark.newSession()
+      assert(rows(other.sql("SELECT corp_udfs.mask('abcd')")) == Seq(Row("xxxx")))
+      intercept[Exception](other.sql("SELECT okera_udfs.mask('abcd')").collect())
+    } finally LakegateRuntime.testSettings = Some(settings)
+    as("admin") {
+      assert(rows(spark.sql("SELECT okera_udfs.mask('abcd')")) == Seq(Row("xxxx")))
+      intercept[Exception](spark.sql("SELECT corp_udfs.mask('abcd')").collect())
+    }
+  }
+
   test("path-based reads are URI objects, denied without a URI grant") {
     val allowed = new java.io.File("/tmp/lakegate-allowed/p1")
     val denied = Files.createTempDirectory("lakegate-denied").toFile

@@ -15,11 +15,10 @@ import io.lakegate.spark.plan.LakegateGate
  * alone: Spark resolves those itself.
  */
 object Gates {
-  def insert(plan: LogicalPlan): LogicalPlan = renameBuiltins(gate(plan))
+  def insert(plan: LogicalPlan, builtinsDb: String): LogicalPlan = renameBuiltins(gate(plan), builtinsDb)
 
-  /** `okera_udfs.mask(x)` (the builtins database of OKERA_BUILTINS_DB) becomes the registered builtin. */
-  def renameBuiltins(plan: LogicalPlan): LogicalPlan = {
-    val db = io.lakegate.spark.BuiltinNames.database
+  /** `okera_udfs.mask(x)` (`db` is the builtins database, OKERA_BUILTINS_DB) becomes the registered builtin. */
+  def renameBuiltins(plan: LogicalPlan, db: String): LogicalPlan = {
     plan.transformUpWithSubqueries {
       case p => p.transformExpressionsUp { case f: UnresolvedFunction => renameBuiltin(f, db) }
     }
@@ -31,8 +30,7 @@ object Gates {
     case _ => f
   }
 
-  def renameBuiltins(e: Expression): Expression = {
-    val db = io.lakegate.spark.BuiltinNames.database
+  def renameBuiltins(e: Expression, db: String): Expression = {
     e.transformUp { case f: UnresolvedFunction => renameBuiltin(f, db) }
   }
 
