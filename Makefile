@@ -64,7 +64,7 @@ SPARK_SRC := $(shell find spark/src spark/pom.xml spark/build.sh -type f 2>/dev/
 SPARK_JARS := build/spark/lakegate-spark-3.5_2.12.jar build/spark/lakegate-spark-3.5_2.13.jar \
               build/spark/lakegate-spark-4.0_2.13.jar
 
-.PHONY: spark-jars spark-env test-spark test-spark-35 test-spark-40 test-spark-213 demo-spark
+.PHONY: spark-jars spark-env test-spark test-spark-35 test-spark-40 test-spark-213 demo-spark bench-spark
 
 build/spark/lakegate-spark-%.jar: $(SPARK_SRC)
 	spark/build.sh $*
@@ -88,7 +88,12 @@ test-spark-40: build build/spark/lakegate-spark-4.0_2.13.jar
 test-spark-213: build build/spark/lakegate-spark-3.5_2.13.jar
 	LAKEGATE_SPARK_REQUIRE_JAR=1 scripts/spark-smoke-213.sh
 
-## demo-spark: the demo on real Spark (what `make demo` runs once it is switched over)
+## bench-spark: Spark planning time with and without the extension, 22 TPC-H shapes (bench/RESULTS.md)
+bench-spark: build build/spark/lakegate-spark-3.5_2.12.jar
+	scripts/spark-env.sh 3.5
+	.venv-spark35/bin/python bench/spark/planning.py
+
+## demo-spark: the demo on real Spark (what `make demo` runs)
 demo-spark: build build/spark/lakegate-spark-3.5_2.12.jar
 	scripts/spark-env.sh 3.5
 	.venv-spark35/bin/python scripts/demo-spark.py
