@@ -121,6 +121,8 @@ def main() -> int:
     ap.add_argument("--cold", type=int, default=4, help="timed passes per round with the decision cache emptied")
     ap.add_argument("--warmup", type=int, default=4, help="untimed passes over the queries first, per JVM")
     ap.add_argument("--rounds", type=int, default=2, help="plain/lakegate JVM pairs")
+    ap.add_argument("--jfr", metavar="FILE", help="record the last lakegate JVM with Java Flight Recorder "
+                    "(read it with bench/spark/jfr_share.py FILE)")
     args = ap.parse_args()
     line = h.spark_line()
     jar = h.extension_jar(line)
@@ -147,6 +149,10 @@ def main() -> int:
             for side in ("plain", "lakegate"):
                 conf = h.spark_conf(work, planner if side == "lakegate" else None, lakegate=side == "lakegate",
                                     extra={"spark.app.name": f"bench-planning-{side}"})
+                if args.jfr and side == "lakegate" and rnd == args.rounds - 1:
+                    conf["spark.driver.extraJavaOptions"] += (
+                        f" -XX:StartFlightRecording=filename={Path(args.jfr).resolve()},settings=profile,"
+                        "dumponexit=true -XX:FlightRecorderOptions:stackdepth=2048")
                 t0 = time.monotonic()
                 spark = h.start_spark(conf)
                 try:
