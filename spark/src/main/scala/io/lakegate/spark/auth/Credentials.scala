@@ -46,8 +46,9 @@ final class Credentials(settings: Settings) {
 
   /** A key naming the credentials, for caches: equal keys get equal decisions. */
   def principalKey(id: Identity): String =
-    if (perUser) "user:" + id.user + "\u0000" + id.groups.mkString(",")
-    else "token:" + Credentials.sha256(fixedToken)
+    if (perUser) "user:" + id.user + "\u0000" + id.groups.mkString(",") else tokenKey
+
+  private lazy val tokenKey: String = "token:" + Credentials.sha256(fixedToken)
 
   def token(id: Identity): String = mode match {
     case Settings.ModeOkeraToken | Settings.ModeClusterToken => fixedToken
