@@ -28,7 +28,7 @@ demo-go: build
 	./scripts/demo.sh
 
 ## test: the whole suite (unit, attack, differential, fuzz smoke, integration, crash)
-test: vet test-go test-fuzz test-spark
+test: vet test-go test-fuzz test-spark test-databricks
 	@echo "make test: all suites passed"
 
 vet:
@@ -97,3 +97,14 @@ bench-spark: build build/spark/lakegate-spark-3.5_2.12.jar
 demo-spark: build build/spark/lakegate-spark-3.5_2.12.jar
 	scripts/spark-env.sh 3.5
 	.venv-spark35/bin/python scripts/demo-spark.py
+
+# ---- databricks: the kit's init script, cluster configuration and policy, tested in a sandbox ----
+# The init script's fixed part is embedded in the binary: a change to it rebuilds bin/lakegate.
+$(BIN): $(wildcard internal/databricks/*.sh)
+
+.PHONY: test-databricks
+
+## test-databricks: the init script run unchanged in sandboxes (every runtime, every refusal), then real
+## pyspark 3.5 and 4.0 started with the configuration it wrote, per authentication mode, against real planners
+test-databricks: build $(SPARK_JARS)
+	scripts/databricks-test.sh
