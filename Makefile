@@ -28,7 +28,7 @@ demo-go: build
 	./scripts/demo.sh
 
 ## test: the whole suite (unit, attack, differential, fuzz smoke, integration, crash)
-test: vet test-go test-fuzz test-spark test-databricks
+test: vet test-go test-fuzz fuzz-ensemble test-spark test-databricks test-ensemble-py test-ensemble-s3a
 	@echo "make test: all suites passed"
 
 vet:
@@ -108,3 +108,35 @@ $(BIN): $(wildcard internal/databricks/*.sh)
 ## pyspark 3.5 and 4.0 started with the configuration it wrote, per authentication mode, against real planners
 test-databricks: build $(SPARK_JARS)
 	scripts/databricks-test.sh
+
+# ---- ensemble ----
+# The S3 proxy (lakegate ensemble). Its Go tests (internal/sigv4, internal/s3keys, internal/ensemble,
+# tests/ensemble) already run in test-go; these targets run them alone, plus the boto3/AWS CLI suite
+# (moto's S3 server as the upstream, in .venv-ensemble) and the proxy's fuzz target.
+
+.PHONY: ensemble-env test-ensemble test-ensemble-go test-ensemble-py test-ensemble-s3a fuzz-ensemble bench-ensemble
+
+## ensemble-env: the Python venv of the ensemble's client tests (.venv-ensemble: boto3, awscli, moto, pytest)
+ensemble-env:
+	scripts/ensemble-env.sh
+
+## test-ensemble: the ensemble's Go tests and its boto3 / AWS CLI end-to-end suite
+test-ensemble: test-ensemble-go test-ensemble-py
+
+test-ensemble-go: build
+	LAKEGATE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 ./internal/sigv4/... ./internal/s3keys/... ./internal/ensemble/... ./tests/ensemble/...
+
+test-ensemble-py: build
+	LAKEGATE_BIN=$(CURDIR)/$(BIN) scripts/ensemble-test.sh
+
+## test-ensemble-s3a: Spark's s3a (pyspark 3.5, hadoop-aws 3.3.4) through the proxy, keys set by hand
+test-ensemble-s3a: build
+	LAKEGATE_BIN=$(CURDIR)/$(BIN) scripts/ensemble-s3a-test.sh
+
+## fuzz-ensemble: SigV4 request parsing and canonicalisation (FuzzVerify in internal/sigv4)
+fuzz-ensemble:
+	$(GO) test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) ./internal/sigv4
+
+## bench-ensemble: proxy throughput, added latency and memory (bench/RESULTS.md, section "Ensemble")
+bench-ensemble:
+	bench/ensemble.sh

@@ -30,7 +30,7 @@ type env struct {
 	done   chan error
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...func(*Config)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	_, pub, err := authn.GenerateKeyPair(filepath.Join(dir, "keys"))
@@ -41,7 +41,11 @@ func newEnv(t *testing.T) *env {
 	logger := slog.New(slog.DiscardHandler)
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "data"), logger)
 	require.NoError(t, err)
-	srv, err := New(ctx, Config{Auth: authn.Config{PublicKeyFiles: []string{pub}, Leeway: time.Second}, Logger: logger}, st, filepath.Join(dir, "data"))
+	cfg := Config{Auth: authn.Config{PublicKeyFiles: []string{pub}, Leeway: time.Second}, Logger: logger}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := New(ctx, cfg, st, filepath.Join(dir, "data"))
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -45,6 +45,9 @@ type Config struct {
 	MaxObjects     int           // per Authorize, default 10000
 	MaxColumns     int           // per object, default 10000
 	LearnQueueSize int           // default 1024
+	// TrustedProxies are the users (token subjects) that may call
+	// AuthorizeOnBehalf: the ensemble proxy's service principal.
+	TrustedProxies []string
 }
 
 func (c *Config) defaults() {
@@ -116,6 +119,9 @@ func New(ctx context.Context, cfg Config, st store.Store, dataDir string) (*Serv
 	s.verifier = v
 	if cfg.Auth.AcceptSelfSigned {
 		s.log.Warn("INSECURE: --insecure-accept-self-signed is on; any client can sign its own token and claim any user. Use it for proofs of concept only, never in front of real data")
+	}
+	if len(cfg.TrustedProxies) > 0 {
+		s.log.Info("trusted proxies may authorize on behalf of other users (AuthorizeOnBehalf)", "principals", cfg.TrustedProxies)
 	}
 	auditDir := cfg.AuditDir
 	if auditDir == "" {

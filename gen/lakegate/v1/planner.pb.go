@@ -315,6 +315,202 @@ func (x *AuthObject) GetLocation() string {
 	return ""
 }
 
+// The user a trusted proxy asks for.
+type OnBehalfOf struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	User  string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	// As the planner reported them for the user's token (lower case).
+	Groups        []string `protobuf:"bytes,2,rep,name=groups,proto3" json:"groups,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OnBehalfOf) Reset() {
+	*x = OnBehalfOf{}
+	mi := &file_lakegate_v1_planner_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OnBehalfOf) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OnBehalfOf) ProtoMessage() {}
+
+func (x *OnBehalfOf) ProtoReflect() protoreflect.Message {
+	mi := &file_lakegate_v1_planner_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OnBehalfOf.ProtoReflect.Descriptor instead.
+func (*OnBehalfOf) Descriptor() ([]byte, []int) {
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *OnBehalfOf) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *OnBehalfOf) GetGroups() []string {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+type AuthorizeOnBehalfRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Principal *OnBehalfOf            `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
+	// The client application, e.g. "lakegate-ensemble".
+	Client string `protobuf:"bytes,2,opt,name=client,proto3" json:"client,omitempty"`
+	// The action for every object that does not set its own.
+	Action Action `protobuf:"varint,3,opt,name=action,proto3,enum=lakegate.v1.Action" json:"action,omitempty"`
+	// URI objects only (at most the planner's object limit).
+	Objects []*AuthObject `protobuf:"bytes,4,rep,name=objects,proto3" json:"objects,omitempty"`
+	// What the user did, for the audit log (e.g. "GetObject s3://b/k").
+	Statement     string `protobuf:"bytes,5,opt,name=statement,proto3" json:"statement,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthorizeOnBehalfRequest) Reset() {
+	*x = AuthorizeOnBehalfRequest{}
+	mi := &file_lakegate_v1_planner_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthorizeOnBehalfRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthorizeOnBehalfRequest) ProtoMessage() {}
+
+func (x *AuthorizeOnBehalfRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lakegate_v1_planner_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthorizeOnBehalfRequest.ProtoReflect.Descriptor instead.
+func (*AuthorizeOnBehalfRequest) Descriptor() ([]byte, []int) {
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *AuthorizeOnBehalfRequest) GetPrincipal() *OnBehalfOf {
+	if x != nil {
+		return x.Principal
+	}
+	return nil
+}
+
+func (x *AuthorizeOnBehalfRequest) GetClient() string {
+	if x != nil {
+		return x.Client
+	}
+	return ""
+}
+
+func (x *AuthorizeOnBehalfRequest) GetAction() Action {
+	if x != nil {
+		return x.Action
+	}
+	return Action_ACTION_UNSPECIFIED
+}
+
+func (x *AuthorizeOnBehalfRequest) GetObjects() []*AuthObject {
+	if x != nil {
+		return x.Objects
+	}
+	return nil
+}
+
+func (x *AuthorizeOnBehalfRequest) GetStatement() string {
+	if x != nil {
+		return x.Statement
+	}
+	return ""
+}
+
+type AuthorizeOnBehalfResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per object, in request order (URI decisions: no columns).
+	Decisions []*ObjectDecision `protobuf:"bytes,1,rep,name=decisions,proto3" json:"decisions,omitempty"`
+	// Increases whenever the policy changes; the proxy keys its cache on it.
+	PolicyVersion int64  `protobuf:"varint,2,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthorizeOnBehalfResponse) Reset() {
+	*x = AuthorizeOnBehalfResponse{}
+	mi := &file_lakegate_v1_planner_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthorizeOnBehalfResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthorizeOnBehalfResponse) ProtoMessage() {}
+
+func (x *AuthorizeOnBehalfResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lakegate_v1_planner_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthorizeOnBehalfResponse.ProtoReflect.Descriptor instead.
+func (*AuthorizeOnBehalfResponse) Descriptor() ([]byte, []int) {
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AuthorizeOnBehalfResponse) GetDecisions() []*ObjectDecision {
+	if x != nil {
+		return x.Decisions
+	}
+	return nil
+}
+
+func (x *AuthorizeOnBehalfResponse) GetPolicyVersion() int64 {
+	if x != nil {
+		return x.PolicyVersion
+	}
+	return 0
+}
+
+func (x *AuthorizeOnBehalfResponse) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type AuthorizeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The client's session (Databricks command context or Spark job group).
@@ -333,7 +529,7 @@ type AuthorizeRequest struct {
 
 func (x *AuthorizeRequest) Reset() {
 	*x = AuthorizeRequest{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[2]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -345,7 +541,7 @@ func (x *AuthorizeRequest) String() string {
 func (*AuthorizeRequest) ProtoMessage() {}
 
 func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[2]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -358,7 +554,7 @@ func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeRequest.ProtoReflect.Descriptor instead.
 func (*AuthorizeRequest) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{2}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AuthorizeRequest) GetSessionId() string {
@@ -408,7 +604,7 @@ type Mask struct {
 
 func (x *Mask) Reset() {
 	*x = Mask{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[3]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -420,7 +616,7 @@ func (x *Mask) String() string {
 func (*Mask) ProtoMessage() {}
 
 func (x *Mask) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[3]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -433,7 +629,7 @@ func (x *Mask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Mask.ProtoReflect.Descriptor instead.
 func (*Mask) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{3}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Mask) GetFunction() string {
@@ -463,7 +659,7 @@ type ColumnCase struct {
 
 func (x *ColumnCase) Reset() {
 	*x = ColumnCase{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[4]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -475,7 +671,7 @@ func (x *ColumnCase) String() string {
 func (*ColumnCase) ProtoMessage() {}
 
 func (x *ColumnCase) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[4]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -488,7 +684,7 @@ func (x *ColumnCase) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ColumnCase.ProtoReflect.Descriptor instead.
 func (*ColumnCase) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{4}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ColumnCase) GetCondition() string {
@@ -526,7 +722,7 @@ type ColumnDecision struct {
 
 func (x *ColumnDecision) Reset() {
 	*x = ColumnDecision{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[5]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -538,7 +734,7 @@ func (x *ColumnDecision) String() string {
 func (*ColumnDecision) ProtoMessage() {}
 
 func (x *ColumnDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[5]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -551,7 +747,7 @@ func (x *ColumnDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ColumnDecision.ProtoReflect.Descriptor instead.
 func (*ColumnDecision) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{5}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ColumnDecision) GetName() string {
@@ -608,7 +804,7 @@ type ObjectDecision struct {
 
 func (x *ObjectDecision) Reset() {
 	*x = ObjectDecision{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[6]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -620,7 +816,7 @@ func (x *ObjectDecision) String() string {
 func (*ObjectDecision) ProtoMessage() {}
 
 func (x *ObjectDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[6]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -633,7 +829,7 @@ func (x *ObjectDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectDecision.ProtoReflect.Descriptor instead.
 func (*ObjectDecision) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{6}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ObjectDecision) GetIndex() int32 {
@@ -706,7 +902,7 @@ type AuthorizeResponse struct {
 
 func (x *AuthorizeResponse) Reset() {
 	*x = AuthorizeResponse{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[7]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -718,7 +914,7 @@ func (x *AuthorizeResponse) String() string {
 func (*AuthorizeResponse) ProtoMessage() {}
 
 func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[7]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -731,7 +927,7 @@ func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeResponse.ProtoReflect.Descriptor instead.
 func (*AuthorizeResponse) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{7}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AuthorizeResponse) GetDecisions() []*ObjectDecision {
@@ -772,7 +968,7 @@ type WhoAmIRequest struct {
 
 func (x *WhoAmIRequest) Reset() {
 	*x = WhoAmIRequest{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[8]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -784,7 +980,7 @@ func (x *WhoAmIRequest) String() string {
 func (*WhoAmIRequest) ProtoMessage() {}
 
 func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[8]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -797,7 +993,7 @@ func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
 func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{8}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *WhoAmIRequest) GetSessionId() string {
@@ -830,7 +1026,7 @@ type WhoAmIResponse struct {
 
 func (x *WhoAmIResponse) Reset() {
 	*x = WhoAmIResponse{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[9]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -842,7 +1038,7 @@ func (x *WhoAmIResponse) String() string {
 func (*WhoAmIResponse) ProtoMessage() {}
 
 func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[9]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -855,7 +1051,7 @@ func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIResponse.ProtoReflect.Descriptor instead.
 func (*WhoAmIResponse) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{9}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *WhoAmIResponse) GetUser() string {
@@ -911,7 +1107,7 @@ type ExecuteSqlRequest struct {
 
 func (x *ExecuteSqlRequest) Reset() {
 	*x = ExecuteSqlRequest{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[10]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -923,7 +1119,7 @@ func (x *ExecuteSqlRequest) String() string {
 func (*ExecuteSqlRequest) ProtoMessage() {}
 
 func (x *ExecuteSqlRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[10]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -936,7 +1132,7 @@ func (x *ExecuteSqlRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteSqlRequest.ProtoReflect.Descriptor instead.
 func (*ExecuteSqlRequest) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{10}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ExecuteSqlRequest) GetSql() string {
@@ -969,7 +1165,7 @@ type Row struct {
 
 func (x *Row) Reset() {
 	*x = Row{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[11]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -981,7 +1177,7 @@ func (x *Row) String() string {
 func (*Row) ProtoMessage() {}
 
 func (x *Row) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[11]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -994,7 +1190,7 @@ func (x *Row) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Row.ProtoReflect.Descriptor instead.
 func (*Row) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{11}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Row) GetValues() []string {
@@ -1018,7 +1214,7 @@ type StatementResult struct {
 
 func (x *StatementResult) Reset() {
 	*x = StatementResult{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[12]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1030,7 +1226,7 @@ func (x *StatementResult) String() string {
 func (*StatementResult) ProtoMessage() {}
 
 func (x *StatementResult) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[12]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1043,7 +1239,7 @@ func (x *StatementResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementResult.ProtoReflect.Descriptor instead.
 func (*StatementResult) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{12}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *StatementResult) GetStatementType() string {
@@ -1084,7 +1280,7 @@ type ExecuteSqlResponse struct {
 
 func (x *ExecuteSqlResponse) Reset() {
 	*x = ExecuteSqlResponse{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[13]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1096,7 +1292,7 @@ func (x *ExecuteSqlResponse) String() string {
 func (*ExecuteSqlResponse) ProtoMessage() {}
 
 func (x *ExecuteSqlResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[13]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1109,7 +1305,7 @@ func (x *ExecuteSqlResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteSqlResponse.ProtoReflect.Descriptor instead.
 func (*ExecuteSqlResponse) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{13}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ExecuteSqlResponse) GetResults() []*StatementResult {
@@ -1135,7 +1331,7 @@ type ListDatabasesRequest struct {
 
 func (x *ListDatabasesRequest) Reset() {
 	*x = ListDatabasesRequest{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[14]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1147,7 +1343,7 @@ func (x *ListDatabasesRequest) String() string {
 func (*ListDatabasesRequest) ProtoMessage() {}
 
 func (x *ListDatabasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[14]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1160,7 +1356,7 @@ func (x *ListDatabasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDatabasesRequest.ProtoReflect.Descriptor instead.
 func (*ListDatabasesRequest) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{14}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListDatabasesRequest) GetSessionId() string {
@@ -1179,7 +1375,7 @@ type ListDatabasesResponse struct {
 
 func (x *ListDatabasesResponse) Reset() {
 	*x = ListDatabasesResponse{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[15]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1191,7 +1387,7 @@ func (x *ListDatabasesResponse) String() string {
 func (*ListDatabasesResponse) ProtoMessage() {}
 
 func (x *ListDatabasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[15]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1204,7 +1400,7 @@ func (x *ListDatabasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDatabasesResponse.ProtoReflect.Descriptor instead.
 func (*ListDatabasesResponse) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{15}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListDatabasesResponse) GetDatabases() []string {
@@ -1224,7 +1420,7 @@ type ListTablesRequest struct {
 
 func (x *ListTablesRequest) Reset() {
 	*x = ListTablesRequest{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[16]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1236,7 +1432,7 @@ func (x *ListTablesRequest) String() string {
 func (*ListTablesRequest) ProtoMessage() {}
 
 func (x *ListTablesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[16]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1249,7 +1445,7 @@ func (x *ListTablesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTablesRequest.ProtoReflect.Descriptor instead.
 func (*ListTablesRequest) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{16}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListTablesRequest) GetDatabase() string {
@@ -1276,7 +1472,7 @@ type TableInfo struct {
 
 func (x *TableInfo) Reset() {
 	*x = TableInfo{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[17]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1288,7 +1484,7 @@ func (x *TableInfo) String() string {
 func (*TableInfo) ProtoMessage() {}
 
 func (x *TableInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[17]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1301,7 +1497,7 @@ func (x *TableInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TableInfo.ProtoReflect.Descriptor instead.
 func (*TableInfo) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{17}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TableInfo) GetName() string {
@@ -1327,7 +1523,7 @@ type ListTablesResponse struct {
 
 func (x *ListTablesResponse) Reset() {
 	*x = ListTablesResponse{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[18]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1339,7 +1535,7 @@ func (x *ListTablesResponse) String() string {
 func (*ListTablesResponse) ProtoMessage() {}
 
 func (x *ListTablesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[18]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1352,7 +1548,7 @@ func (x *ListTablesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTablesResponse.ProtoReflect.Descriptor instead.
 func (*ListTablesResponse) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{18}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListTablesResponse) GetTables() []*TableInfo {
@@ -1380,7 +1576,22 @@ const file_lakegate_v1_planner_proto_rawDesc = "" +
 	"\x06action\x18\x06 \x01(\x0e2\x13.lakegate.v1.ActionR\x06action\x12\x1d\n" +
 	"\n" +
 	"under_view\x18\a \x01(\tR\tunderView\x12\x1a\n" +
-	"\blocation\x18\b \x01(\tR\blocation\"\xc7\x01\n" +
+	"\blocation\x18\b \x01(\tR\blocation\"8\n" +
+	"\n" +
+	"OnBehalfOf\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
+	"\x06groups\x18\x02 \x03(\tR\x06groups\"\xe7\x01\n" +
+	"\x18AuthorizeOnBehalfRequest\x125\n" +
+	"\tprincipal\x18\x01 \x01(\v2\x17.lakegate.v1.OnBehalfOfR\tprincipal\x12\x16\n" +
+	"\x06client\x18\x02 \x01(\tR\x06client\x12+\n" +
+	"\x06action\x18\x03 \x01(\x0e2\x13.lakegate.v1.ActionR\x06action\x121\n" +
+	"\aobjects\x18\x04 \x03(\v2\x17.lakegate.v1.AuthObjectR\aobjects\x12\x1c\n" +
+	"\tstatement\x18\x05 \x01(\tR\tstatement\"\x9c\x01\n" +
+	"\x19AuthorizeOnBehalfResponse\x129\n" +
+	"\tdecisions\x18\x01 \x03(\v2\x1b.lakegate.v1.ObjectDecisionR\tdecisions\x12%\n" +
+	"\x0epolicy_version\x18\x02 \x01(\x03R\rpolicyVersion\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\xc7\x01\n" +
 	"\x10AuthorizeRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x16\n" +
@@ -1474,9 +1685,10 @@ const file_lakegate_v1_planner_proto_rawDesc = "" +
 	"\x15COLUMN_ACTION_VISIBLE\x10\x01\x12\x18\n" +
 	"\x14COLUMN_ACTION_MASKED\x10\x02\x12\x19\n" +
 	"\x15COLUMN_ACTION_REMOVED\x10\x03\x12\x1d\n" +
-	"\x19COLUMN_ACTION_CONDITIONAL\x10\x042\x95\x03\n" +
+	"\x19COLUMN_ACTION_CONDITIONAL\x10\x042\xf9\x03\n" +
 	"\x0ePlannerService\x12J\n" +
-	"\tAuthorize\x12\x1d.lakegate.v1.AuthorizeRequest\x1a\x1e.lakegate.v1.AuthorizeResponse\x12A\n" +
+	"\tAuthorize\x12\x1d.lakegate.v1.AuthorizeRequest\x1a\x1e.lakegate.v1.AuthorizeResponse\x12b\n" +
+	"\x11AuthorizeOnBehalf\x12%.lakegate.v1.AuthorizeOnBehalfRequest\x1a&.lakegate.v1.AuthorizeOnBehalfResponse\x12A\n" +
 	"\x06WhoAmI\x12\x1a.lakegate.v1.WhoAmIRequest\x1a\x1b.lakegate.v1.WhoAmIResponse\x12M\n" +
 	"\n" +
 	"ExecuteSql\x12\x1e.lakegate.v1.ExecuteSqlRequest\x1a\x1f.lakegate.v1.ExecuteSqlResponse\x12V\n" +
@@ -1497,60 +1709,69 @@ func file_lakegate_v1_planner_proto_rawDescGZIP() []byte {
 }
 
 var file_lakegate_v1_planner_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_lakegate_v1_planner_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_lakegate_v1_planner_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_lakegate_v1_planner_proto_goTypes = []any{
-	(Action)(0),                   // 0: lakegate.v1.Action
-	(ColumnAction)(0),             // 1: lakegate.v1.ColumnAction
-	(*Column)(nil),                // 2: lakegate.v1.Column
-	(*AuthObject)(nil),            // 3: lakegate.v1.AuthObject
-	(*AuthorizeRequest)(nil),      // 4: lakegate.v1.AuthorizeRequest
-	(*Mask)(nil),                  // 5: lakegate.v1.Mask
-	(*ColumnCase)(nil),            // 6: lakegate.v1.ColumnCase
-	(*ColumnDecision)(nil),        // 7: lakegate.v1.ColumnDecision
-	(*ObjectDecision)(nil),        // 8: lakegate.v1.ObjectDecision
-	(*AuthorizeResponse)(nil),     // 9: lakegate.v1.AuthorizeResponse
-	(*WhoAmIRequest)(nil),         // 10: lakegate.v1.WhoAmIRequest
-	(*WhoAmIResponse)(nil),        // 11: lakegate.v1.WhoAmIResponse
-	(*ExecuteSqlRequest)(nil),     // 12: lakegate.v1.ExecuteSqlRequest
-	(*Row)(nil),                   // 13: lakegate.v1.Row
-	(*StatementResult)(nil),       // 14: lakegate.v1.StatementResult
-	(*ExecuteSqlResponse)(nil),    // 15: lakegate.v1.ExecuteSqlResponse
-	(*ListDatabasesRequest)(nil),  // 16: lakegate.v1.ListDatabasesRequest
-	(*ListDatabasesResponse)(nil), // 17: lakegate.v1.ListDatabasesResponse
-	(*ListTablesRequest)(nil),     // 18: lakegate.v1.ListTablesRequest
-	(*TableInfo)(nil),             // 19: lakegate.v1.TableInfo
-	(*ListTablesResponse)(nil),    // 20: lakegate.v1.ListTablesResponse
+	(Action)(0),                       // 0: lakegate.v1.Action
+	(ColumnAction)(0),                 // 1: lakegate.v1.ColumnAction
+	(*Column)(nil),                    // 2: lakegate.v1.Column
+	(*AuthObject)(nil),                // 3: lakegate.v1.AuthObject
+	(*OnBehalfOf)(nil),                // 4: lakegate.v1.OnBehalfOf
+	(*AuthorizeOnBehalfRequest)(nil),  // 5: lakegate.v1.AuthorizeOnBehalfRequest
+	(*AuthorizeOnBehalfResponse)(nil), // 6: lakegate.v1.AuthorizeOnBehalfResponse
+	(*AuthorizeRequest)(nil),          // 7: lakegate.v1.AuthorizeRequest
+	(*Mask)(nil),                      // 8: lakegate.v1.Mask
+	(*ColumnCase)(nil),                // 9: lakegate.v1.ColumnCase
+	(*ColumnDecision)(nil),            // 10: lakegate.v1.ColumnDecision
+	(*ObjectDecision)(nil),            // 11: lakegate.v1.ObjectDecision
+	(*AuthorizeResponse)(nil),         // 12: lakegate.v1.AuthorizeResponse
+	(*WhoAmIRequest)(nil),             // 13: lakegate.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),            // 14: lakegate.v1.WhoAmIResponse
+	(*ExecuteSqlRequest)(nil),         // 15: lakegate.v1.ExecuteSqlRequest
+	(*Row)(nil),                       // 16: lakegate.v1.Row
+	(*StatementResult)(nil),           // 17: lakegate.v1.StatementResult
+	(*ExecuteSqlResponse)(nil),        // 18: lakegate.v1.ExecuteSqlResponse
+	(*ListDatabasesRequest)(nil),      // 19: lakegate.v1.ListDatabasesRequest
+	(*ListDatabasesResponse)(nil),     // 20: lakegate.v1.ListDatabasesResponse
+	(*ListTablesRequest)(nil),         // 21: lakegate.v1.ListTablesRequest
+	(*TableInfo)(nil),                 // 22: lakegate.v1.TableInfo
+	(*ListTablesResponse)(nil),        // 23: lakegate.v1.ListTablesResponse
 }
 var file_lakegate_v1_planner_proto_depIdxs = []int32{
 	2,  // 0: lakegate.v1.AuthObject.columns:type_name -> lakegate.v1.Column
 	0,  // 1: lakegate.v1.AuthObject.action:type_name -> lakegate.v1.Action
-	0,  // 2: lakegate.v1.AuthorizeRequest.action:type_name -> lakegate.v1.Action
-	3,  // 3: lakegate.v1.AuthorizeRequest.objects:type_name -> lakegate.v1.AuthObject
-	1,  // 4: lakegate.v1.ColumnCase.action:type_name -> lakegate.v1.ColumnAction
-	5,  // 5: lakegate.v1.ColumnCase.mask:type_name -> lakegate.v1.Mask
-	1,  // 6: lakegate.v1.ColumnDecision.action:type_name -> lakegate.v1.ColumnAction
-	5,  // 7: lakegate.v1.ColumnDecision.mask:type_name -> lakegate.v1.Mask
-	6,  // 8: lakegate.v1.ColumnDecision.cases:type_name -> lakegate.v1.ColumnCase
-	7,  // 9: lakegate.v1.ObjectDecision.columns:type_name -> lakegate.v1.ColumnDecision
-	8,  // 10: lakegate.v1.AuthorizeResponse.decisions:type_name -> lakegate.v1.ObjectDecision
-	13, // 11: lakegate.v1.StatementResult.rows:type_name -> lakegate.v1.Row
-	14, // 12: lakegate.v1.ExecuteSqlResponse.results:type_name -> lakegate.v1.StatementResult
-	19, // 13: lakegate.v1.ListTablesResponse.tables:type_name -> lakegate.v1.TableInfo
-	4,  // 14: lakegate.v1.PlannerService.Authorize:input_type -> lakegate.v1.AuthorizeRequest
-	10, // 15: lakegate.v1.PlannerService.WhoAmI:input_type -> lakegate.v1.WhoAmIRequest
-	12, // 16: lakegate.v1.PlannerService.ExecuteSql:input_type -> lakegate.v1.ExecuteSqlRequest
-	16, // 17: lakegate.v1.PlannerService.ListDatabases:input_type -> lakegate.v1.ListDatabasesRequest
-	18, // 18: lakegate.v1.PlannerService.ListTables:input_type -> lakegate.v1.ListTablesRequest
-	9,  // 19: lakegate.v1.PlannerService.Authorize:output_type -> lakegate.v1.AuthorizeResponse
-	11, // 20: lakegate.v1.PlannerService.WhoAmI:output_type -> lakegate.v1.WhoAmIResponse
-	15, // 21: lakegate.v1.PlannerService.ExecuteSql:output_type -> lakegate.v1.ExecuteSqlResponse
-	17, // 22: lakegate.v1.PlannerService.ListDatabases:output_type -> lakegate.v1.ListDatabasesResponse
-	20, // 23: lakegate.v1.PlannerService.ListTables:output_type -> lakegate.v1.ListTablesResponse
-	19, // [19:24] is the sub-list for method output_type
-	14, // [14:19] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	4,  // 2: lakegate.v1.AuthorizeOnBehalfRequest.principal:type_name -> lakegate.v1.OnBehalfOf
+	0,  // 3: lakegate.v1.AuthorizeOnBehalfRequest.action:type_name -> lakegate.v1.Action
+	3,  // 4: lakegate.v1.AuthorizeOnBehalfRequest.objects:type_name -> lakegate.v1.AuthObject
+	11, // 5: lakegate.v1.AuthorizeOnBehalfResponse.decisions:type_name -> lakegate.v1.ObjectDecision
+	0,  // 6: lakegate.v1.AuthorizeRequest.action:type_name -> lakegate.v1.Action
+	3,  // 7: lakegate.v1.AuthorizeRequest.objects:type_name -> lakegate.v1.AuthObject
+	1,  // 8: lakegate.v1.ColumnCase.action:type_name -> lakegate.v1.ColumnAction
+	8,  // 9: lakegate.v1.ColumnCase.mask:type_name -> lakegate.v1.Mask
+	1,  // 10: lakegate.v1.ColumnDecision.action:type_name -> lakegate.v1.ColumnAction
+	8,  // 11: lakegate.v1.ColumnDecision.mask:type_name -> lakegate.v1.Mask
+	9,  // 12: lakegate.v1.ColumnDecision.cases:type_name -> lakegate.v1.ColumnCase
+	10, // 13: lakegate.v1.ObjectDecision.columns:type_name -> lakegate.v1.ColumnDecision
+	11, // 14: lakegate.v1.AuthorizeResponse.decisions:type_name -> lakegate.v1.ObjectDecision
+	16, // 15: lakegate.v1.StatementResult.rows:type_name -> lakegate.v1.Row
+	17, // 16: lakegate.v1.ExecuteSqlResponse.results:type_name -> lakegate.v1.StatementResult
+	22, // 17: lakegate.v1.ListTablesResponse.tables:type_name -> lakegate.v1.TableInfo
+	7,  // 18: lakegate.v1.PlannerService.Authorize:input_type -> lakegate.v1.AuthorizeRequest
+	5,  // 19: lakegate.v1.PlannerService.AuthorizeOnBehalf:input_type -> lakegate.v1.AuthorizeOnBehalfRequest
+	13, // 20: lakegate.v1.PlannerService.WhoAmI:input_type -> lakegate.v1.WhoAmIRequest
+	15, // 21: lakegate.v1.PlannerService.ExecuteSql:input_type -> lakegate.v1.ExecuteSqlRequest
+	19, // 22: lakegate.v1.PlannerService.ListDatabases:input_type -> lakegate.v1.ListDatabasesRequest
+	21, // 23: lakegate.v1.PlannerService.ListTables:input_type -> lakegate.v1.ListTablesRequest
+	12, // 24: lakegate.v1.PlannerService.Authorize:output_type -> lakegate.v1.AuthorizeResponse
+	6,  // 25: lakegate.v1.PlannerService.AuthorizeOnBehalf:output_type -> lakegate.v1.AuthorizeOnBehalfResponse
+	14, // 26: lakegate.v1.PlannerService.WhoAmI:output_type -> lakegate.v1.WhoAmIResponse
+	18, // 27: lakegate.v1.PlannerService.ExecuteSql:output_type -> lakegate.v1.ExecuteSqlResponse
+	20, // 28: lakegate.v1.PlannerService.ListDatabases:output_type -> lakegate.v1.ListDatabasesResponse
+	23, // 29: lakegate.v1.PlannerService.ListTables:output_type -> lakegate.v1.ListTablesResponse
+	24, // [24:30] is the sub-list for method output_type
+	18, // [18:24] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_lakegate_v1_planner_proto_init() }
@@ -1564,7 +1785,7 @@ func file_lakegate_v1_planner_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lakegate_v1_planner_proto_rawDesc), len(file_lakegate_v1_planner_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   19,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -42,6 +42,9 @@ const (
 	// PlannerServiceAuthorizeProcedure is the fully-qualified name of the PlannerService's Authorize
 	// RPC.
 	PlannerServiceAuthorizeProcedure = "/lakegate.v1.PlannerService/Authorize"
+	// PlannerServiceAuthorizeOnBehalfProcedure is the fully-qualified name of the PlannerService's
+	// AuthorizeOnBehalf RPC.
+	PlannerServiceAuthorizeOnBehalfProcedure = "/lakegate.v1.PlannerService/AuthorizeOnBehalf"
 	// PlannerServiceWhoAmIProcedure is the fully-qualified name of the PlannerService's WhoAmI RPC.
 	PlannerServiceWhoAmIProcedure = "/lakegate.v1.PlannerService/WhoAmI"
 	// PlannerServiceExecuteSqlProcedure is the fully-qualified name of the PlannerService's ExecuteSql
@@ -60,6 +63,12 @@ type PlannerServiceClient interface {
 	// Authorize decides, in one batch per query, what the caller may do with
 	// each object the query touches.
 	Authorize(context.Context, *connect.Request[v1.AuthorizeRequest]) (*connect.Response[v1.AuthorizeResponse], error)
+	// AuthorizeOnBehalf decides storage URIs for another user. Only callers
+	// the planner trusts as proxies (serve --trusted-proxy: the ensemble S3
+	// proxy's service principal) may call it; anyone else is refused with
+	// PERMISSION_DENIED. The proxy names the user and groups that a token the
+	// planner verified gave when the user's access key was issued.
+	AuthorizeOnBehalf(context.Context, *connect.Request[v1.AuthorizeOnBehalfRequest]) (*connect.Response[v1.AuthorizeOnBehalfResponse], error)
 	// WhoAmI reports the caller as the planner sees it.
 	WhoAmI(context.Context, *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error)
 	// ExecuteSql runs policy statements (DDL, GRANT/REVOKE, SHOW).
@@ -85,6 +94,12 @@ func NewPlannerServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			httpClient,
 			baseURL+PlannerServiceAuthorizeProcedure,
 			connect.WithSchema(plannerServiceMethods.ByName("Authorize")),
+			connect.WithClientOptions(opts...),
+		),
+		authorizeOnBehalf: connect.NewClient[v1.AuthorizeOnBehalfRequest, v1.AuthorizeOnBehalfResponse](
+			httpClient,
+			baseURL+PlannerServiceAuthorizeOnBehalfProcedure,
+			connect.WithSchema(plannerServiceMethods.ByName("AuthorizeOnBehalf")),
 			connect.WithClientOptions(opts...),
 		),
 		whoAmI: connect.NewClient[v1.WhoAmIRequest, v1.WhoAmIResponse](
@@ -116,16 +131,22 @@ func NewPlannerServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 
 // plannerServiceClient implements PlannerServiceClient.
 type plannerServiceClient struct {
-	authorize     *connect.Client[v1.AuthorizeRequest, v1.AuthorizeResponse]
-	whoAmI        *connect.Client[v1.WhoAmIRequest, v1.WhoAmIResponse]
-	executeSql    *connect.Client[v1.ExecuteSqlRequest, v1.ExecuteSqlResponse]
-	listDatabases *connect.Client[v1.ListDatabasesRequest, v1.ListDatabasesResponse]
-	listTables    *connect.Client[v1.ListTablesRequest, v1.ListTablesResponse]
+	authorize         *connect.Client[v1.AuthorizeRequest, v1.AuthorizeResponse]
+	authorizeOnBehalf *connect.Client[v1.AuthorizeOnBehalfRequest, v1.AuthorizeOnBehalfResponse]
+	whoAmI            *connect.Client[v1.WhoAmIRequest, v1.WhoAmIResponse]
+	executeSql        *connect.Client[v1.ExecuteSqlRequest, v1.ExecuteSqlResponse]
+	listDatabases     *connect.Client[v1.ListDatabasesRequest, v1.ListDatabasesResponse]
+	listTables        *connect.Client[v1.ListTablesRequest, v1.ListTablesResponse]
 }
 
 // Authorize calls lakegate.v1.PlannerService.Authorize.
 func (c *plannerServiceClient) Authorize(ctx context.Context, req *connect.Request[v1.AuthorizeRequest]) (*connect.Response[v1.AuthorizeResponse], error) {
 	return c.authorize.CallUnary(ctx, req)
+}
+
+// AuthorizeOnBehalf calls lakegate.v1.PlannerService.AuthorizeOnBehalf.
+func (c *plannerServiceClient) AuthorizeOnBehalf(ctx context.Context, req *connect.Request[v1.AuthorizeOnBehalfRequest]) (*connect.Response[v1.AuthorizeOnBehalfResponse], error) {
+	return c.authorizeOnBehalf.CallUnary(ctx, req)
 }
 
 // WhoAmI calls lakegate.v1.PlannerService.WhoAmI.
@@ -153,6 +174,12 @@ type PlannerServiceHandler interface {
 	// Authorize decides, in one batch per query, what the caller may do with
 	// each object the query touches.
 	Authorize(context.Context, *connect.Request[v1.AuthorizeRequest]) (*connect.Response[v1.AuthorizeResponse], error)
+	// AuthorizeOnBehalf decides storage URIs for another user. Only callers
+	// the planner trusts as proxies (serve --trusted-proxy: the ensemble S3
+	// proxy's service principal) may call it; anyone else is refused with
+	// PERMISSION_DENIED. The proxy names the user and groups that a token the
+	// planner verified gave when the user's access key was issued.
+	AuthorizeOnBehalf(context.Context, *connect.Request[v1.AuthorizeOnBehalfRequest]) (*connect.Response[v1.AuthorizeOnBehalfResponse], error)
 	// WhoAmI reports the caller as the planner sees it.
 	WhoAmI(context.Context, *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error)
 	// ExecuteSql runs policy statements (DDL, GRANT/REVOKE, SHOW).
@@ -174,6 +201,12 @@ func NewPlannerServiceHandler(svc PlannerServiceHandler, opts ...connect.Handler
 		PlannerServiceAuthorizeProcedure,
 		svc.Authorize,
 		connect.WithSchema(plannerServiceMethods.ByName("Authorize")),
+		connect.WithHandlerOptions(opts...),
+	)
+	plannerServiceAuthorizeOnBehalfHandler := connect.NewUnaryHandler(
+		PlannerServiceAuthorizeOnBehalfProcedure,
+		svc.AuthorizeOnBehalf,
+		connect.WithSchema(plannerServiceMethods.ByName("AuthorizeOnBehalf")),
 		connect.WithHandlerOptions(opts...),
 	)
 	plannerServiceWhoAmIHandler := connect.NewUnaryHandler(
@@ -204,6 +237,8 @@ func NewPlannerServiceHandler(svc PlannerServiceHandler, opts ...connect.Handler
 		switch r.URL.Path {
 		case PlannerServiceAuthorizeProcedure:
 			plannerServiceAuthorizeHandler.ServeHTTP(w, r)
+		case PlannerServiceAuthorizeOnBehalfProcedure:
+			plannerServiceAuthorizeOnBehalfHandler.ServeHTTP(w, r)
 		case PlannerServiceWhoAmIProcedure:
 			plannerServiceWhoAmIHandler.ServeHTTP(w, r)
 		case PlannerServiceExecuteSqlProcedure:
@@ -223,6 +258,10 @@ type UnimplementedPlannerServiceHandler struct{}
 
 func (UnimplementedPlannerServiceHandler) Authorize(context.Context, *connect.Request[v1.AuthorizeRequest]) (*connect.Response[v1.AuthorizeResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("lakegate.v1.PlannerService.Authorize is not implemented"))
+}
+
+func (UnimplementedPlannerServiceHandler) AuthorizeOnBehalf(context.Context, *connect.Request[v1.AuthorizeOnBehalfRequest]) (*connect.Response[v1.AuthorizeOnBehalfResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("lakegate.v1.PlannerService.AuthorizeOnBehalf is not implemented"))
 }
 
 func (UnimplementedPlannerServiceHandler) WhoAmI(context.Context, *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error) {

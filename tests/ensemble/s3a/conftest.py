@@ -1,0 +1,164 @@
+"""Spark's s3a connector (hadoop-aws, AWS SDK for Java v1) against the real proxy: a planner, an
+ensemble and moto's S3 server as the upstream, as processes; one local SparkSession whose s3a
+endpoint is the proxy. Each user's access key comes from `lakegate ensemble credentials` and is put
+into the Hadoop configuration before that user's actions (the FileSystem cache is off, so every
+action builds its s3a client with the current key). scripts/ensemble-s3a-test.sh runs this with
+.venv-spark35 (pyspark) and starts moto from .venv-ensemble."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+BIN = os.environ.get("LAKEGATE_BIN") or str(ROOT / "bin" / "lakegate")
+MOTO_PYTHON = os.environ.get("LAKEGATE_MOTO_PYTHON") or str(ROOT / ".venv-ensemble" / "bin" / "python")
+S3A_JARS = os.environ.get("LAKEGATE_S3A_JARS") or str(ROOT / ".cache" / "jars" / "ensemble-s3a")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAKEGATE_", "OKERA_", "AWS_"))}
+    env.update(extra)
+    return env
+
+
+def lakegate(*args, env=None) -> str:
+    r = subprocess.run([BIN, *args], env=env or clean_env(), capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise AssertionError(f"lakegate {' '.join(args)} exited {r.returncode}\n{r.stdout}\n{r.stderr}")
+    return r.stdout
+
+
+def wait_http(url, proc, log, what):
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited at start:\n{Path(log).read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} not ready in 30s:\n{Path(log).read_text()}")
+
+
+class World:
+    def __init__(self, root: Path):
+        self.root, self.procs = root, []
+        keys = root / "k"
+        lakegate("keygen", "--out", str(keys))
+        self.priv = keys / "jwt-private.pem"
+        master = root / "master.key"
+        lakegate("ensemble", "keygen", "--out", str(master))
+        self.moto = f"http://127.0.0.1:{free_port()}"
+        self._start([MOTO_PYTHON, "-m", "moto.server", "-H", "127.0.0.1", "-p", self.moto.rsplit(":", 1)[1]],
+                    "moto", self.moto + "/moto-api/", clean_env())
+        self.planner = f"127.0.0.1:{free_port()}"
+        self._start([BIN, "serve", "--listen", self.planner, "--data-dir", str(root / "planner"),
+                     "--jwt-public-key", str(keys / "jwt-public.pem"), "--trusted-proxy", "svc-ensemble"],
+                    "planner", f"http://{self.planner}/readyz", clean_env())
+        self.endpoint = f"http://127.0.0.1:{free_port()}"
+        self._start([BIN, "ensemble", "--listen", self.endpoint[len("http://"):], "--planner", self.planner,
+                     "--upstream", self.moto, "--upstream-style", "path", "--master-key-file", str(master),
+                     "--data-dir", str(root / "ensemble"), "--log-level", os.environ.get("LAKEGATE_S3A_LOG_LEVEL", "info")],
+                    "ensemble", self.endpoint + "/_lakegate/healthz",
+                    clean_env(OKERA_TOKEN=self.token("svc-ensemble"), AWS_ACCESS_KEY_ID="moto", AWS_SECRET_ACCESS_KEY="moto",
+                              AWS_REGION="us-east-1", AWS_CONFIG_FILE="/nonexistent",
+                              AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_EC2_METADATA_DISABLED="true"))
+        req = urllib.request.Request(self.moto + "/lake", method="PUT")
+        urllib.request.urlopen(req, timeout=10).close()
+
+    def _start(self, argv, name, ready, env):
+        log = self.root / f"{name}.log"
+        p = subprocess.Popen(argv, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        wait_http(ready, p, log, name)
+
+    def token(self, user, *groups):
+        args = ["token", "--key", str(self.priv), "--user", user, "--ttl", "2h"]
+        if groups:
+            args += ["--groups", ",".join(groups)]
+        return lakegate(*args).strip()
+
+    def sql(self, stmts):
+        lakegate("sql", stmts, env=clean_env(OKERA_PLANNER=self.planner, OKERA_TOKEN=self.token("root", "admin")))
+
+    def key(self, user, *groups) -> dict:
+        return json.loads(lakegate("ensemble", "credentials",
+                                   env=clean_env(OKERA_TOKEN=self.token(user, *groups), LAKEGATE_ENSEMBLE=self.endpoint)))
+
+    def stop(self):
+        for p in reversed(self.procs):
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+@pytest.fixture(scope="session")
+def world():
+    for path, what in [(BIN, "make build"), (MOTO_PYTHON, "scripts/ensemble-env.sh")]:
+        if not os.access(path, os.X_OK):
+            pytest.fail(f"{path} is missing: run {what}")
+    root = Path(tempfile.mkdtemp(prefix="lakegate-s3a-"))
+    w = World(root)
+    try:
+        yield w
+    finally:
+        w.stop()
+        if os.environ.get("LAKEGATE_S3A_KEEP"):
+            print(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def spark(world):
+    from pyspark.sql import SparkSession
+    jars = sorted(str(p) for p in Path(S3A_JARS).glob("*.jar"))
+    if len(jars) < 2:
+        pytest.fail(f"hadoop-aws and the AWS SDK bundle are missing in {S3A_JARS}: run scripts/ensemble-s3a-test.sh")
+    s = (SparkSession.builder.master("local[2]").appName("lakegate-ensemble-s3a")
+         .config("spark.jars", ",".join(jars))
+         .config("spark.ui.enabled", "false")
+         .config("spark.sql.shuffle.partitions", "2")
+         .config("spark.hadoop.fs.s3a.endpoint", world.endpoint)
+         .config("spark.hadoop.fs.s3a.endpoint.region", "us-east-1")
+         .config("spark.hadoop.fs.s3a.path.style.access", "true")
+         .config("spark.hadoop.fs.s3a.connection.ssl.enabled", "false")
+         .config("spark.hadoop.fs.s3a.bucket.probe", "0")
+         .config("spark.hadoop.fs.s3a.directory.marker.retention", "keep")
+         .config("spark.hadoop.fs.s3a.impl.disable.cache", "true")
+         .config("spark.hadoop.fs.s3a.attempts.maximum", "1")
+         .config("spark.hadoop.fs.s3a.retry.limit", "1")
+         .config("spark.hadoop.fs.s3a.aws.credentials.provider", "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider")
+         .getOrCreate())
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def as_user(spark):
+    """as_user(key) makes the following s3a actions use that access key."""
+    def use(key: dict):
+        conf = spark.sparkContext._jsc.hadoopConfiguration()
+        conf.set("fs.s3a.access.key", key["AccessKeyId"])
+        conf.set("fs.s3a.secret.key", key["SecretAccessKey"])
+    return use
