@@ -2,8 +2,9 @@
 # Build lakegate-spark for one Spark line or all, and copy the jars to build/spark/:
 #   spark/build.sh [all|3.5_2.12|3.5_2.13|4.0_2.13] [extra maven args, e.g. -DskipTests]
 # Maven's repository is kept in the repo's ignored .cache/m2 so CI can cache it.
-# Unit tests (ScalaTest) run unless -DskipTests; for 3.5 they run once, on the first Scala
-# version built (the same tests on 2.12 and 2.13 only cost time on a 2-core machine).
+# Unit tests (ScalaTest) run unless -DskipTests; for 3.5 only on the Scala 2.12 build (3.5_2.13
+# skips them: the same tests again only cost time on a 2-core machine; scripts/spark-smoke-213.sh
+# runs that jar in Spark).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
