@@ -109,6 +109,16 @@ func (s *Server) controlRecord(r *http.Request, kind string, start time.Time) au
 		ClientApplication: "lakegate-ensemble", ClientNetworkAddress: r.RemoteAddr}
 }
 
+// controlDone ends a control request: the audit record gets its outcome and latency and is
+// written, then the answer is sent. rec is read when called, so fields set later count.
+func (s *Server) controlDone(w http.ResponseWriter, rec *audit.Record, start time.Time) func(status int, outcome, reason string, v any) {
+	return func(status int, outcome, reason string, v any) {
+		rec.Outcome, rec.Reason, rec.LatencyUS = outcome, reason, time.Since(start).Microseconds()
+		s.audit.Write(*rec)
+		writeJSON(w, status, v)
+	}
+}
+
 func (s *Server) credentials(w http.ResponseWriter, r *http.Request) {
 	start := s.now()
 	if r.Method != http.MethodPost {
@@ -116,11 +126,7 @@ func (s *Server) credentials(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec := s.controlRecord(r, "CREDENTIALS", start)
-	done := func(status int, outcome, reason string, v any) {
-		rec.Outcome, rec.Reason, rec.LatencyUS = outcome, reason, time.Since(start).Microseconds()
-		s.audit.Write(rec)
-		writeJSON(w, status, v)
-	}
+	done := s.controlDone(w, &rec, start)
 	tok := bearer(r)
 	if tok == "" {
 		done(http.StatusUnauthorized, audit.OutcomeDenied, "no bearer token", jsonError{"send the user's JWT as 'Authorization: Bearer <token>'"})
@@ -162,11 +168,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec := s.controlRecord(r, "REVOKE", start)
-	done := func(status int, outcome, reason string, v any) {
-		rec.Outcome, rec.Reason, rec.LatencyUS = outcome, reason, time.Since(start).Microseconds()
-		s.audit.Write(rec)
-		writeJSON(w, status, v)
-	}
+	done := s.controlDone(w, &rec, start)
 	tok := bearer(r)
 	if tok == "" {
 		done(http.StatusUnauthorized, audit.OutcomeDenied, "no bearer token", jsonError{"send your JWT as 'Authorization: Bearer <token>'"})
