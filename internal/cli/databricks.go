@@ -160,10 +160,14 @@ func newDatabricksCluster(use, short string, gen func(databricks.ClusterOptions)
 		Long: short + `. Keys and tokens appear only as Databricks secret references,
 {{secrets/<scope>/<key>}} (--secrets-scope, --secret-key); nothing secret is accepted
 on the command line. An s3:// init script needs --region and --instance-profile;
-the instance profile is set only then. Which mode for which cluster: docs/databricks.md.`,
+the instance profile is set only then. --okera-fs --ensemble URL routes the cluster's
+S3 access through the ensemble (S3 proxy). Which mode for which cluster: docs/databricks.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Auth = databricks.AuthMode(auth)
+			if !o.OkeraFS && !cmd.Flags().Changed("ensemble") {
+				o.Ensemble = "" // LAKEGATE_ENSEMBLE, set for 'lakegate ensemble credentials', matters with --okera-fs only
+			}
 			g, err := gen(o)
 			if err != nil {
 				return err
@@ -179,7 +183,8 @@ the instance profile is set only then. Which mode for which cluster: docs/databr
 	f.StringVar(&auth, "auth", "", "authentication mode: signing-key, cluster-token, self-signed or okera-token")
 	f.StringVar(&o.Planner, "planner", "", "planner host[:port] the cluster uses (port 12050 when omitted)")
 	f.StringVar(&o.InitScript, "init-script", "", "location of lakegate-init.sh: s3://…, dbfs:/…, /Volumes/… or /Workspace/…")
-	f.BoolVar(&o.OkeraFS, "okera-fs", false, "file access control through the ensemble (not available in this version: refused)")
+	f.BoolVar(&o.OkeraFS, "okera-fs", false, "route the cluster's S3 access through the ensemble (S3 proxy): OKERA_ENABLE_OKERA_FS=true; needs --ensemble and a Spark 3.5 runtime (15.x/16.x)")
+	f.StringVar(&o.Ensemble, "ensemble", "", "the ensemble's base URL for --okera-fs: http://host[:port] or https://host[:port]")
 	f.StringVar(&o.SecretsScope, "secrets-scope", databricks.DefaultSecretsScope, "Databricks secret scope holding the key or token")
 	f.StringVar(&o.SecretKey, "secret-key", "", "key of the secret in the scope (default: jwt-signing-key, cluster-token or okera-token, by mode)")
 	f.StringVar(&o.Region, "region", "", "AWS region of an s3:// init script")

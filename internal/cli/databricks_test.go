@@ -68,3 +68,31 @@ func TestDatabricksUploadLibsDryRun(t *testing.T) {
 	_, _, err = runCLI(t, "databricks", "upload-libs", "--to", "dbfs:/lakegate", "--jars-dir", jars)
 	require.ErrorContains(t, err, "databricks not found on PATH")
 }
+
+func TestDatabricksClusterOkeraFS(t *testing.T) {
+	s3 := []string{"--auth", "signing-key", "--planner", "p:12050", "--init-script", "s3://b/lg/lakegate-init.sh",
+		"--region", "us-east-1", "--instance-profile", "arn:aws:iam::123456789012:instance-profile/lg"}
+	for _, sub := range []string{"cluster-config", "cluster-policy"} {
+		out, errOut, err := runCLI(t, append([]string{"databricks", sub, "--okera-fs", "--ensemble", "https://ens.example.com:5010/"}, s3...)...)
+		require.NoError(t, err)
+		require.Contains(t, out, `"https://ens.example.com:5010"`)
+		require.Contains(t, errOut, "WARNING: okera-fs with an instance profile: the instance profile must not grant access to the governed data")
+		// refusals
+		_, _, err = runCLI(t, append([]string{"databricks", sub, "--okera-fs"}, s3...)...)
+		require.ErrorContains(t, err, "--okera-fs needs --ensemble")
+		_, _, err = runCLI(t, append([]string{"databricks", sub, "--ensemble", "https://ens.example.com:5010"}, s3...)...)
+		require.ErrorContains(t, err, "--ensemble is for --okera-fs only")
+		_, _, err = runCLI(t, append([]string{"databricks", sub, "--okera-fs", "--ensemble", "http://u:pw@ens:5010"}, s3...)...)
+		require.ErrorContains(t, err, "--ensemble")
+	}
+	// LAKEGATE_ENSEMBLE, set for 'lakegate ensemble credentials', changes nothing without --okera-fs ...
+	t.Setenv("LAKEGATE_ENSEMBLE", "http://127.0.0.1:5010")
+	out, _, err := runCLI(t, append([]string{"databricks", "cluster-config"}, s3...)...)
+	require.NoError(t, err)
+	require.NotContains(t, out, "LAKEGATE_ENSEMBLE")
+	require.Contains(t, out, `"OKERA_ENABLE_OKERA_FS": "false"`)
+	// ... and is the fallback of --ensemble with it.
+	out, _, err = runCLI(t, append([]string{"databricks", "cluster-config", "--okera-fs"}, s3...)...)
+	require.NoError(t, err)
+	require.Contains(t, out, `"LAKEGATE_ENSEMBLE": "http://127.0.0.1:5010"`)
+}

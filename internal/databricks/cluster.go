@@ -54,9 +54,12 @@ type ClusterOptions struct {
 	Auth       AuthMode
 	Planner    string // host[:port] (port 12050 when omitted)
 	InitScript string // s3://…, dbfs:/…, /Volumes/… or /Workspace/… of lakegate-init.sh
-	// OkeraFS asks for file access control through the ensemble, which this
-	// version does not have: it is refused.
-	OkeraFS         bool
+	// OkeraFS routes the cluster's S3 access through the ensemble (S3 proxy)
+	// at Ensemble: OKERA_ENABLE_OKERA_FS=true and LAKEGATE_ENSEMBLE.
+	OkeraFS bool
+	// Ensemble is the ensemble's base URL, http(s)://host[:port]; required
+	// with OkeraFS and refused without it.
+	Ensemble        string
 	SecretsScope    string // default DefaultSecretsScope
 	SecretKey       string // key in the scope; default per mode (jwt-signing-key, cluster-token, okera-token)
 	Region          string // AWS region of an s3:// init script (required for s3)
@@ -79,6 +82,7 @@ type cluster struct {
 	scriptDest string
 	region     string
 	profile    string
+	forbidden  []string // further policy attributes to forbid (OkeraFSGuarded)
 	warnings   []string
 }
 
@@ -87,6 +91,7 @@ var (
 	plannerHost    = regexp.MustCompile(`^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$`)
 	awsRegion      = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 	instanceProf   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:instance-profile/[A-Za-z0-9+=,.@_/-]+$`)
+	ensembleChars  = regexp.MustCompile(`^[A-Za-z0-9.:/\[\]-]+$`)
 	errInlineToken = errors.New("looks like a token or a key: never put one on the command line or in a cluster's configuration; store it as a Databricks secret (databricks secrets put-secret SCOPE KEY) and give --secrets-scope/--secret-key")
 )
 
@@ -118,6 +123,77 @@ func NormalizePlanner(p string) (string, error) {
 	return host + ":" + port, nil
 }
 
+// NormalizeEnsemble checks the ensemble's base URL, http://host[:port] or
+// https://host[:port] (a trailing slash allowed), and returns it without the
+// trailing slash. No user info, path, query or fragment: the value goes into
+// the driver's Spark configuration, and the init script checks it the same way.
+func NormalizeEnsemble(u string) (string, error) {
+	const form = "give the ensemble's (S3 proxy's) base URL, http://host[:port] or https://host[:port], e.g. https://ensemble.example.com:5010"
+	if u == "" {
+		return "", errors.New("--okera-fs needs --ensemble: " + form)
+	}
+	if !ensembleChars.MatchString(u) {
+		return "", fmt.Errorf("--ensemble %q holds a character a base URL does not (whitespace, a line break, a quote, '@', '?', '#', …): %s", u, form)
+	}
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok || (scheme != "http" && scheme != "https") {
+		return "", fmt.Errorf("--ensemble %q: %s", u, form)
+	}
+	rest = strings.TrimSuffix(rest, "/")
+	switch {
+	case rest == "":
+		return "", fmt.Errorf("--ensemble %q names no host: %s", u, form)
+	case strings.Contains(rest, "/"):
+		return "", fmt.Errorf("--ensemble %q has a path: %s", u, form)
+	}
+	host, port := rest, ""
+	if !strings.HasSuffix(rest, "]") && strings.Contains(rest, ":") {
+		h, p, err := net.SplitHostPort(rest)
+		if err != nil {
+			return "", fmt.Errorf("--ensemble %q: not host[:port] (an IPv6 address goes in brackets, [addr]:port): %s", u, form)
+		}
+		host, port = h, p
+		if strings.HasPrefix(rest, "[") {
+			host = "[" + h + "]"
+		}
+		if n, err := strconv.Atoi(port); err != nil || len(port) > 5 || n < 1 || n > 65535 {
+			return "", fmt.Errorf("--ensemble %q: the port is not a number from 1 to 65535: %s", u, form)
+		}
+	}
+	if !plannerHost.MatchString(host) || (strings.HasPrefix(host, "[") && !strings.Contains(host, ":")) {
+		return "", fmt.Errorf("--ensemble %q: %q is not a host name or address: %s", u, host, form)
+	}
+	return scheme + "://" + rest, nil
+}
+
+// OkeraFSGuarded are the cluster policy attributes forbidden with OkeraFS:
+// the s3a settings the init script writes to route S3 through the ensemble
+// (endpoint, credentials provider, auditor, file system classes), the plugin
+// that hands task keys to task threads, and the two settings the extension
+// reads, which a cluster's own Spark configuration would replace; and
+// credentials of the cluster's own, which would reach S3 without the ensemble.
+var OkeraFSGuarded = []string{
+	"spark_conf.spark.hadoop.fs.s3a.endpoint",
+	"spark_conf.spark.hadoop.fs.s3a.endpoint.region",
+	"spark_conf.spark.hadoop.fs.s3a.path.style.access",
+	"spark_conf.spark.hadoop.fs.s3a.connection.ssl.enabled",
+	"spark_conf.spark.hadoop.fs.s3a.bucket.probe",
+	"spark_conf.spark.hadoop.fs.s3a.aws.credentials.provider",
+	"spark_conf.spark.hadoop.fs.s3a.audit.service.classname",
+	"spark_conf.spark.hadoop.fs.s3a.audit.enabled",
+	"spark_conf.spark.hadoop.fs.s3a.impl",
+	"spark_conf.spark.hadoop.fs.s3.impl",
+	"spark_conf.spark.hadoop.fs.s3a.access.key",
+	"spark_conf.spark.hadoop.fs.s3a.secret.key",
+	"spark_conf.spark.hadoop.fs.s3a.session.token",
+	"spark_conf.spark.plugins",
+	"spark_conf.spark.lakegate.okeraFs",
+	"spark_conf.spark.lakegate.ensemble",
+	"spark_env_vars.AWS_ACCESS_KEY_ID",
+	"spark_env_vars.AWS_SECRET_ACCESS_KEY",
+	"spark_env_vars.AWS_SESSION_TOKEN",
+}
+
 // looksLikeSecret reports whether s is a JWT or PEM key pasted where a name belongs.
 func looksLikeSecret(s string) bool {
 	if strings.Contains(s, "-----BEGIN") || strings.Contains(s, "PRIVATE KEY") {
@@ -138,13 +214,19 @@ func looksLikeSecret(s string) bool {
 func (o ClusterOptions) resolve() (*cluster, error) {
 	for name, v := range map[string]string{"--planner": o.Planner, "--init-script": o.InitScript,
 		"--secrets-scope": o.SecretsScope, "--secret-key": o.SecretKey, "--region": o.Region,
-		"--instance-profile": o.InstanceProfile} {
+		"--instance-profile": o.InstanceProfile, "--ensemble": o.Ensemble} {
 		if looksLikeSecret(v) {
 			return nil, fmt.Errorf("%s %w", name, errInlineToken)
 		}
 	}
+	ensemble := ""
 	if o.OkeraFS {
-		return nil, errors.New("--okera-fs: file access control through the ensemble (S3 proxy) is not available in this lakegate version; the generated configuration keeps OKERA_ENABLE_OKERA_FS=false, and the init script refuses true, so that no one believes files are governed when they are not")
+		var err error
+		if ensemble, err = NormalizeEnsemble(o.Ensemble); err != nil {
+			return nil, err
+		}
+	} else if o.Ensemble != "" {
+		return nil, errors.New("--ensemble is for --okera-fs only: add --okera-fs to route the cluster's S3 access through the ensemble")
 	}
 	planner, err := NormalizePlanner(o.Planner)
 	if err != nil {
@@ -154,6 +236,11 @@ func (o ClusterOptions) resolve() (*cluster, error) {
 		env:        map[string]string{"OKERA_PLANNER": planner, "OKERA_ENABLE_OKERA_FS": "false"},
 		sparkConf:  map[string]string{},
 		customTags: map[string]string{},
+	}
+	if o.OkeraFS {
+		c.env["OKERA_ENABLE_OKERA_FS"] = "true"
+		c.env["LAKEGATE_ENSEMBLE"] = ensemble
+		c.forbidden = OkeraFSGuarded
 	}
 	switch o.Auth {
 	case SigningKey:
@@ -227,6 +314,9 @@ func (o ClusterOptions) resolve() (*cluster, error) {
 		return nil, fmt.Errorf("--region and --instance-profile are for s3:// init scripts only (the init script is in %s)", c.scriptKind)
 	}
 	c.scriptDest = loc
+	if o.OkeraFS && c.profile != "" {
+		c.warnings = append(c.warnings, "okera-fs with an instance profile: the instance profile must not grant access to the governed data (only to the init script and the jars), or code on the cluster can bypass the ensemble and read or write S3 directly")
+	}
 	return c, nil
 }
 
@@ -292,7 +382,8 @@ var GuardedConf = []string{
 // needs: the environment variables, the init script (as the first one), the
 // isolation settings of the signing-key mode and, for S3, the instance
 // profile. Users of the policy cannot change them, nor add the settings that
-// would get around them (GuardedEnv, GuardedConf: forbidden).
+// would get around them (GuardedEnv, GuardedConf and, with OkeraFS,
+// OkeraFSGuarded: forbidden).
 func ClusterPolicy(o ClusterOptions) (Generated, error) {
 	c, err := o.resolve()
 	if err != nil {
@@ -315,6 +406,9 @@ func ClusterPolicy(o ClusterOptions) (Generated, error) {
 	}
 	for k, v := range c.customTags {
 		def["custom_tags."+k] = PolicyRule{Type: "fixed", Value: v}
+	}
+	for _, k := range c.forbidden {
+		def[k] = PolicyRule{Type: "forbidden"}
 	}
 	def["init_scripts.0."+c.scriptKind+".destination"] = PolicyRule{Type: "fixed", Value: c.scriptDest}
 	if c.region != "" {

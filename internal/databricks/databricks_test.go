@@ -65,6 +65,39 @@ func TestSettingsMatchTheExtension(t *testing.T) {
 	require.Equal(t, scala, ours)
 }
 
+// Under OKERA_FS the script writes exactly the s3a settings the extension requires
+// (OkeraFs.hadoopSettings in lakegate-spark), and its plugin.
+func TestOkeraFSSettingsMatchTheExtension(t *testing.T) {
+	src, err := os.ReadFile("../../spark/src/main/scala/io/lakegate/spark/ensemble/OkeraFs.scala")
+	require.NoError(t, err)
+	body := string(src[strings.Index(string(src), "def hadoopSettings"):])
+	body = body[:strings.Index(body, ")\n")]
+	values := map[string]string{"S3AFileSystemClass": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+		"ProviderClass": "io.lakegate.spark.ensemble.UnboundCredentialsProvider",
+		"AuditorClass": "io.lakegate.spark.ensemble.EnsembleAuditor", "endpoint": "$ENSEMBLE",
+		`endpoint.startsWith("https:").toString`: "$lg_ssl"}
+	var scala []string
+	for _, m := range regexp.MustCompile(`"(fs\.[a-z0-9.]+)" -> ("[^"]*"|[A-Za-z0-9.(":)]+)`).FindAllStringSubmatch(body, -1) {
+		v := strings.Trim(m[2], `"`)
+		if w, ok := values[m[2]]; ok {
+			v = w
+		}
+		scala = append(scala, m[1]+" "+v)
+	}
+	require.Len(t, scala, 10)
+	script := initScriptBody
+	start := strings.Index(script, "conf_line \"spark.hadoop.$lg_conf\" \"$lg_val\"\n\tdone <<EOF\n")
+	require.Positive(t, start)
+	lines := script[start:]
+	lines = lines[strings.Index(lines, "\n")+1:]
+	lines = lines[strings.Index(lines, "\n")+1 : strings.Index(lines, "\nEOF\n")]
+	require.Equal(t, scala, strings.Split(lines, "\n"))
+	require.Contains(t, script, "conf_line spark.plugins io.lakegate.spark.ensemble.EnsemblePlugin")
+	plugin, err := os.ReadFile("../../spark/src/main/scala/io/lakegate/spark/ensemble/EnsemblePlugin.scala")
+	require.NoError(t, err)
+	require.Contains(t, string(plugin), "class EnsemblePlugin extends SparkPlugin")
+}
+
 // Every jar the script can pick is one spark/build.sh builds, and every runtime maps to one.
 func TestRuntimesPickBuiltJars(t *testing.T) {
 	build, err := os.ReadFile("../../spark/build.sh")
@@ -155,8 +188,30 @@ func clusterCases() map[string]ClusterOptions {
 	}
 }
 
+// okeraFSCases are clusterCases with --okera-fs --ensemble.
+func okeraFSCases() map[string]ClusterOptions {
+	c := clusterCases()
+	fs := func(o ClusterOptions) ClusterOptions {
+		o.OkeraFS, o.Ensemble = true, "https://ensemble.example.com:5010/"
+		return o
+	}
+	return map[string]ClusterOptions{
+		"okera-fs-signing-key-s3":     fs(c["signing-key-s3"]),
+		"okera-fs-cluster-token-dbfs": fs(c["cluster-token-dbfs"]),
+	}
+}
+
+// allClusterCases are clusterCases and okeraFSCases.
+func allClusterCases() map[string]ClusterOptions {
+	all := clusterCases()
+	for n, o := range okeraFSCases() {
+		all[n] = o
+	}
+	return all
+}
+
 func TestClusterConfigAndPolicyGolden(t *testing.T) {
-	for name, o := range clusterCases() {
+	for name, o := range allClusterCases() {
 		t.Run(name, func(t *testing.T) {
 			cfg, err := ClusterConfig(o)
 			require.NoError(t, err)
@@ -194,7 +249,7 @@ func jsonStrings(prefix string, v any, out map[string]string) {
 // The cluster JSON parses, carries the pieces the Clusters API expects, and holds no secret: the
 // credential is a secret reference and nothing else looks like a key or a token.
 func TestClusterConfigShape(t *testing.T) {
-	for name, o := range clusterCases() {
+	for name, o := range allClusterCases() {
 		t.Run(name, func(t *testing.T) {
 			g, err := ClusterConfig(o)
 			require.NoError(t, err)
@@ -202,7 +257,13 @@ func TestClusterConfigShape(t *testing.T) {
 			require.NoError(t, json.Unmarshal(g.JSON, &doc))
 			env := doc["spark_env_vars"].(map[string]any)
 			require.Equal(t, "planner.example.com:12050", env["OKERA_PLANNER"])
-			require.Equal(t, "false", env["OKERA_ENABLE_OKERA_FS"])
+			if o.OkeraFS {
+				require.Equal(t, "true", env["OKERA_ENABLE_OKERA_FS"])
+				require.Equal(t, "https://ensemble.example.com:5010", env["LAKEGATE_ENSEMBLE"])
+			} else {
+				require.Equal(t, "false", env["OKERA_ENABLE_OKERA_FS"])
+				require.NotContains(t, env, "LAKEGATE_ENSEMBLE")
+			}
 			scripts := doc["init_scripts"].([]any)
 			require.Len(t, scripts, 1)
 			_, hasAWS := doc["aws_attributes"]
@@ -233,7 +294,7 @@ func TestClusterConfigShape(t *testing.T) {
 // Every policy attribute has a valid Databricks policy type and is either fixed with a value or
 // forbidden (without one), and a secret stays a (hidden) reference.
 func TestClusterPolicyShape(t *testing.T) {
-	for name, o := range clusterCases() {
+	for name, o := range allClusterCases() {
 		t.Run(name, func(t *testing.T) {
 			g, err := ClusterPolicy(o)
 			require.NoError(t, err)
@@ -275,25 +336,28 @@ func TestClusterOptionsRefused(t *testing.T) {
 	}{
 		// Attack stopped: a token or key pasted into a flag would end up in the cluster JSON or
 		// policy, readable by everyone who can see the cluster's configuration.
-		"token as secret key":     {func(o *ClusterOptions) { o.SecretKey = pastedJWT }, "looks like a token or a key"},
-		"token as scope":          {func(o *ClusterOptions) { o.SecretsScope = pastedJWT }, "looks like a token or a key"},
-		"key as planner":          {func(o *ClusterOptions) { o.Planner = "-----BEGIN PRIVATE KEY-----" }, "looks like a token or a key"},
-		"bad secret key":          {func(o *ClusterOptions) { o.SecretKey = "a/b" }, "secret scope or key name"},
-		"no auth":                 {func(o *ClusterOptions) { o.Auth = "" }, "--auth is required"},
-		"unknown auth":            {func(o *ClusterOptions) { o.Auth = "kerberos" }, `--auth "kerberos"`},
-		"no planner":              {func(o *ClusterOptions) { o.Planner = "" }, "--planner is required"},
-		"https planner":           {func(o *ClusterOptions) { o.Planner = "https://p:1" }, "plain HTTP"},
-		"bad port":                {func(o *ClusterOptions) { o.Planner = "p:99999" }, "port"},
-		"bad host":                {func(o *ClusterOptions) { o.Planner = "p q" }, "not a host"},
-		"no init script":          {func(o *ClusterOptions) { o.InitScript = "" }, "--init-script is required"},
-		"init script not a file":  {func(o *ClusterOptions) { o.InitScript = "dbfs:/lakegate/" }, "location of the script file"},
-		"init script gcs":         {func(o *ClusterOptions) { o.InitScript = "gs://b/lakegate-init.sh" }, "use s3://"},
-		"profile without s3":      {func(o *ClusterOptions) { o.InstanceProfile = s3.InstanceProfile }, "for s3:// init scripts only"},
-		"okera-fs":                {func(o *ClusterOptions) { o.OkeraFS = true }, "not available"},
-		"secret key without use":  {func(o *ClusterOptions) { o.Auth = SelfSigned; o.SecretKey = "k" }, "uses no secret"},
-		"s3 without region":       {func(o *ClusterOptions) { *o = s3; o.Region = "" }, "--region"},
-		"s3 without profile":      {func(o *ClusterOptions) { *o = s3; o.InstanceProfile = "" }, "--instance-profile"},
-		"s3 with a bogus profile": {func(o *ClusterOptions) { *o = s3; o.InstanceProfile = "admin" }, "--instance-profile"},
+		"token as secret key":       {func(o *ClusterOptions) { o.SecretKey = pastedJWT }, "looks like a token or a key"},
+		"token as scope":            {func(o *ClusterOptions) { o.SecretsScope = pastedJWT }, "looks like a token or a key"},
+		"key as planner":            {func(o *ClusterOptions) { o.Planner = "-----BEGIN PRIVATE KEY-----" }, "looks like a token or a key"},
+		"bad secret key":            {func(o *ClusterOptions) { o.SecretKey = "a/b" }, "secret scope or key name"},
+		"no auth":                   {func(o *ClusterOptions) { o.Auth = "" }, "--auth is required"},
+		"unknown auth":              {func(o *ClusterOptions) { o.Auth = "kerberos" }, `--auth "kerberos"`},
+		"no planner":                {func(o *ClusterOptions) { o.Planner = "" }, "--planner is required"},
+		"https planner":             {func(o *ClusterOptions) { o.Planner = "https://p:1" }, "plain HTTP"},
+		"bad port":                  {func(o *ClusterOptions) { o.Planner = "p:99999" }, "port"},
+		"bad host":                  {func(o *ClusterOptions) { o.Planner = "p q" }, "not a host"},
+		"no init script":            {func(o *ClusterOptions) { o.InitScript = "" }, "--init-script is required"},
+		"init script not a file":    {func(o *ClusterOptions) { o.InitScript = "dbfs:/lakegate/" }, "location of the script file"},
+		"init script gcs":           {func(o *ClusterOptions) { o.InitScript = "gs://b/lakegate-init.sh" }, "use s3://"},
+		"profile without s3":        {func(o *ClusterOptions) { o.InstanceProfile = s3.InstanceProfile }, "for s3:// init scripts only"},
+		"okera-fs without ensemble": {func(o *ClusterOptions) { o.OkeraFS = true }, "--okera-fs needs --ensemble"},
+		"ensemble without okera-fs": {func(o *ClusterOptions) { o.Ensemble = "https://e:5010" }, "--ensemble is for --okera-fs only"},
+		"token as ensemble":         {func(o *ClusterOptions) { o.OkeraFS, o.Ensemble = true, pastedJWT }, "looks like a token or a key"},
+		"ensemble with user info":   {func(o *ClusterOptions) { o.OkeraFS, o.Ensemble = true, "http://user:pw@host" }, "--ensemble"},
+		"secret key without use":    {func(o *ClusterOptions) { o.Auth = SelfSigned; o.SecretKey = "k" }, "uses no secret"},
+		"s3 without region":         {func(o *ClusterOptions) { *o = s3; o.Region = "" }, "--region"},
+		"s3 without profile":        {func(o *ClusterOptions) { *o = s3; o.InstanceProfile = "" }, "--instance-profile"},
+		"s3 with a bogus profile":   {func(o *ClusterOptions) { *o = s3; o.InstanceProfile = "admin" }, "--instance-profile"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -321,6 +385,85 @@ func TestInitScriptKinds(t *testing.T) {
 		}
 		require.NoError(t, json.Unmarshal(g.JSON, &doc))
 		require.Equal(t, []map[string]map[string]string{{want[0]: {"destination": want[1]}}}, doc.InitScripts, loc)
+	}
+}
+
+// goodEnsembles are base URLs of the ensemble and how they are normalized.
+var goodEnsembles = map[string]string{
+	"http://e:5010":                      "http://e:5010",
+	"https://ensemble.example.com:5010/": "https://ensemble.example.com:5010",
+	"https://ensemble.example.com":       "https://ensemble.example.com",
+	"http://10.0.0.1:1":                  "http://10.0.0.1:1",
+	"http://[::1]:5010":                  "http://[::1]:5010",
+	"https://[fd00::1]/":                 "https://[fd00::1]",
+	"http://e:65535":                     "http://e:65535",
+	"http://Ensemble-1.Example.COM:80":   "http://Ensemble-1.Example.COM:80",
+}
+
+// Attacks stopped: the URL goes into the driver's Spark configuration and the init script's
+// health check; credentials in it would be readable by everyone who sees the cluster's
+// configuration, and a line break or a quote could add settings of its own.
+var badEnsembles = []string{"", "ftp://e:21", "e:5010", "//e:5010", "HTTP://e", "s3://e",
+	"http://user:pw@host", "http://user@host:5010", "http://host/path", "http://host:5010/x/", "http://host//",
+	"http://e:5010\n\"spark.lakegate.planner\" = \"evil:1\"", "http://e\nx", "http://e:5010\n", "http://e\r",
+	" http://e", "http://e ", "http://e\t", `http://e"`, "http://e'", "http://e?x=1", "http://e#f", "http://e%2f",
+	"http://", "http:///", "https://:5010", "http://e:", "http://e:0", "http://e:65536", "http://e:000080", "http://e:x",
+	"http://::1", "http://[::1", "http://[zz]:1", "http://-e", "http://e-", "http://e_x", "http://$(id)", "http://`id`",
+	"http://e;id", "http://[e]", "http://[e]:1", "http://e.", "http://[::1]:", "http://[::1]x", "http://e:1:2",
+	"https://e:99999", pastedJWT}
+
+func TestNormalizeEnsemble(t *testing.T) {
+	for in, want := range goodEnsembles {
+		got, err := NormalizeEnsemble(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got)
+	}
+	for _, bad := range badEnsembles {
+		_, err := NormalizeEnsemble(bad)
+		require.Error(t, err, "%q", bad)
+	}
+}
+
+// The init script accepts and refuses the same ensemble URLs as NormalizeEnsemble. It checks them
+// first thing, so a good one gets as far as the (missing) OKERA_PLANNER.
+func TestInitScriptChecksTheEnsembleLikeGo(t *testing.T) {
+	script, err := InitScript(InitScriptOptions{Version: "test"})
+	require.NoError(t, err)
+	f := filepath.Join(t.TempDir(), "init.sh")
+	require.NoError(t, os.WriteFile(f, script, 0o755))
+	run := func(url string) string {
+		cmd := exec.Command("sh", f)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "LAKEGATE_DB_ROOT=" + t.TempDir(), "OKERA_ENABLE_OKERA_FS=true", "LAKEGATE_ENSEMBLE=" + url}
+		out, err := cmd.CombinedOutput()
+		require.Error(t, err, url)
+		return string(out)
+	}
+	for in := range goodEnsembles {
+		out := run(in)
+		require.Contains(t, out, "OKERA_PLANNER is not set", "%q: %s", in, out)
+		require.NotContains(t, out, "LAKEGATE_ENSEMBLE", in)
+	}
+	for _, bad := range badEnsembles {
+		if bad == "" || strings.ContainsRune(bad, 0) {
+			continue // "" is a missing variable (tested in tests/databricks)
+		}
+		out := run(bad)
+		require.Contains(t, out, "LAKEGATE_ENSEMBLE", "%q: %s", bad, out)
+		require.NotContains(t, out, "OKERA_PLANNER is not set", bad)
+	}
+}
+
+func TestOkeraFSInstanceProfileWarns(t *testing.T) {
+	for name, o := range okeraFSCases() {
+		g, err := ClusterConfig(o)
+		require.NoError(t, err)
+		warned := strings.Contains(strings.Join(g.Warnings, "\n"), "must not grant access to the governed data")
+		require.Equal(t, o.InstanceProfile != "", warned, name)
+	}
+	for name, o := range clusterCases() {
+		g, err := ClusterConfig(o)
+		require.NoError(t, err)
+		require.NotContains(t, strings.Join(g.Warnings, "\n"), "governed data", name)
 	}
 }
 
@@ -447,7 +590,7 @@ func TestShellJoin(t *testing.T) {
 // spark.lakegate.planner to a planner of their own. The policy forbids every such attribute that
 // it does not fix, in every mode.
 func TestClusterPolicyForbidsWaysAround(t *testing.T) {
-	for name, o := range clusterCases() {
+	for name, o := range allClusterCases() {
 		t.Run(name, func(t *testing.T) {
 			pol, err := ClusterPolicy(o)
 			require.NoError(t, err)
@@ -464,6 +607,50 @@ func TestClusterPolicyForbidsWaysAround(t *testing.T) {
 			require.Equal(t, "forbidden", def["spark_env_vars.LAKEGATE_DB_ROOT"].Type)
 			if o.Auth != OkeraToken {
 				require.Equal(t, "forbidden", def["spark_env_vars.OKERA_TOKEN"].Type)
+			}
+		})
+	}
+}
+
+// Attack: on a cluster whose S3 access goes through the ensemble, whoever creates it under the
+// policy points s3a elsewhere (its endpoint, file system classes, credentials provider or auditor),
+// gives the cluster S3 credentials of its own, replaces the two settings the extension reads, or
+// switches OKERA_FS off or to another ensemble: each would reach S3 without the ensemble. The
+// policy fixes the switch and the URL and forbids every other way.
+func TestClusterPolicyForbidsWaysAroundTheEnsemble(t *testing.T) {
+	forbidden := []string{
+		"spark_conf.spark.hadoop.fs.s3a.endpoint",
+		"spark_conf.spark.hadoop.fs.s3a.aws.credentials.provider",
+		"spark_conf.spark.hadoop.fs.s3a.audit.service.classname",
+		"spark_conf.spark.hadoop.fs.s3a.audit.enabled",
+		"spark_conf.spark.hadoop.fs.s3a.impl",
+		"spark_conf.spark.hadoop.fs.s3.impl",
+		"spark_conf.spark.hadoop.fs.s3a.access.key",
+		"spark_conf.spark.hadoop.fs.s3a.secret.key",
+		"spark_conf.spark.hadoop.fs.s3a.session.token",
+		"spark_conf.spark.lakegate.okeraFs",
+		"spark_conf.spark.lakegate.ensemble",
+		"spark_env_vars.AWS_ACCESS_KEY_ID",
+		"spark_env_vars.AWS_SECRET_ACCESS_KEY",
+		"spark_env_vars.AWS_SESSION_TOKEN",
+	}
+	for name, o := range allClusterCases() {
+		t.Run(name, func(t *testing.T) {
+			pol, err := ClusterPolicy(o)
+			require.NoError(t, err)
+			var def map[string]PolicyRule
+			require.NoError(t, json.Unmarshal(pol.JSON, &def))
+			if !o.OkeraFS {
+				require.Equal(t, PolicyRule{Type: "fixed", Value: "false"}, def["spark_env_vars.OKERA_ENABLE_OKERA_FS"])
+				for _, k := range forbidden {
+					require.NotContains(t, def, k, "without --okera-fs the policy is unchanged")
+				}
+				return
+			}
+			require.Equal(t, PolicyRule{Type: "fixed", Value: "true"}, def["spark_env_vars.OKERA_ENABLE_OKERA_FS"])
+			require.Equal(t, PolicyRule{Type: "fixed", Value: "https://ensemble.example.com:5010"}, def["spark_env_vars.LAKEGATE_ENSEMBLE"])
+			for _, k := range forbidden {
+				require.Equal(t, PolicyRule{Type: "forbidden"}, def[k], k)
 			}
 		})
 	}

@@ -85,7 +85,8 @@ func InitScript(o InitScriptOptions) ([]byte, error) {
 #
 # Runs on every node at cluster start, before Spark: installs the lakegate-spark jar that matches
 # the node's Databricks runtime into /databricks/jars; on the driver it checks that the planner
-# (OKERA_PLANNER) answers, keeps keys and tokens in files only root can read, and writes the
+# (OKERA_PLANNER) answers, and with OKERA_ENABLE_OKERA_FS=true the ensemble (LAKEGATE_ENSEMBLE),
+# keeps keys and tokens in files only root can read, and writes the
 # driver's Spark configuration into /databricks/driver/conf/00-lakegate-spark.conf. Everything it
 # writes is rewritten at every start: change the cluster's environment variables and restart.
 # It logs to stdout and /databricks/init_scripts/lakegate-init.log and exits non-zero, failing
@@ -156,6 +157,8 @@ func settingsTable() string {
 			kind = "secret"
 		case s.Env == "OKERA_PLANNER":
 			kind = "planner"
+		case okeraFSEnv[s.Env]:
+			kind = "okerafs"
 		}
 		lines[i] = s.Conf + " " + s.Env + " " + kind
 	}

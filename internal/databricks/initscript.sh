@@ -50,8 +50,64 @@ esac
 
 # ---- 1. check the environment before anything is written ----------------------------------------
 
+# USE_ENSEMBLE: file access control through the ensemble (S3 proxy) at ENSEMBLE, its base URL
+# http(s)://host[:port] without a trailing slash. The extension configures s3a from the two
+# settings written below; the URL is checked strictly, since it ends up in the driver conf.
+USE_ENSEMBLE=false
+ENSEMBLE=
 if is_true "${OKERA_ENABLE_OKERA_FS:-false}"; then
-	die "OKERA_ENABLE_OKERA_FS=${OKERA_ENABLE_OKERA_FS}: file access control through the ensemble (S3 proxy) is not available in this lakegate version, and files would NOT be governed; set OKERA_ENABLE_OKERA_FS=false (or remove it)"
+	USE_ENSEMBLE=true
+	ENSEMBLE=${LAKEGATE_ENSEMBLE:-}
+	lg_form="the ensemble's (S3 proxy's) base URL, http://host[:port] or https://host[:port], e.g. LAKEGATE_ENSEMBLE=https://ensemble.example.com:5010"
+	[ -n "$ENSEMBLE" ] || die "OKERA_ENABLE_OKERA_FS=true needs LAKEGATE_ENSEMBLE: set it in the cluster's environment variables (spark_env_vars) to $lg_form"
+	case $ENSEMBLE in
+	*[!]A-Za-z0-9.:/[-]*) die "LAKEGATE_ENSEMBLE holds a character a base URL does not (whitespace, a line break, a quote, '@', '?', '#', …): give $lg_form" ;;
+	http://* | https://*) ;;
+	*) die "LAKEGATE_ENSEMBLE=$ENSEMBLE: not $lg_form" ;;
+	esac
+	lg_scheme=${ENSEMBLE%%://*}
+	lg_hostport=${ENSEMBLE#*://}
+	lg_hostport=${lg_hostport%/}
+	case $lg_hostport in
+	'') die "LAKEGATE_ENSEMBLE=$ENSEMBLE names no host: give $lg_form" ;;
+	*/*) die "LAKEGATE_ENSEMBLE=$ENSEMBLE has a path: give $lg_form" ;;
+	esac
+	lg_port=
+	case $lg_hostport in
+	\[*\]) lg_host=$lg_hostport ;;
+	\[*\]:*)
+		lg_host=${lg_hostport%:*}
+		lg_port=${lg_hostport##*:}
+		;;
+	*:*:*) die "LAKEGATE_ENSEMBLE=$ENSEMBLE: write an IPv6 address in brackets, [addr]:port; $lg_form" ;;
+	*:*)
+		lg_host=${lg_hostport%:*}
+		lg_port=${lg_hostport#*:}
+		;;
+	*) lg_host=$lg_hostport ;;
+	esac
+	case $lg_host in
+	\[*\])
+		lg_addr=${lg_host#[}
+		lg_addr=${lg_addr%]}
+		case $lg_addr in
+		*[!0-9A-Fa-f:.]*) die "LAKEGATE_ENSEMBLE=$ENSEMBLE: $lg_host is not an IPv6 address; give $lg_form" ;;
+		*:*) ;;
+		*) die "LAKEGATE_ENSEMBLE=$ENSEMBLE: $lg_host is not an IPv6 address; give $lg_form" ;;
+		esac
+		;;
+	'' | [!A-Za-z0-9]* | *[!A-Za-z0-9] | *[!A-Za-z0-9.-]*) die "LAKEGATE_ENSEMBLE=$ENSEMBLE: '$lg_host' is not a host name or address; give $lg_form" ;;
+	esac
+	case $lg_hostport in
+	*:) die "LAKEGATE_ENSEMBLE=$ENSEMBLE: the port is empty; give $lg_form" ;;
+	esac
+	if [ -n "$lg_port" ]; then
+		case $lg_port in *[!0-9]* | ??????*) die "LAKEGATE_ENSEMBLE=$ENSEMBLE: the port is not a number from 1 to 65535; give $lg_form" ;; esac
+		if [ "$lg_port" -lt 1 ] || [ "$lg_port" -gt 65535 ]; then
+			die "LAKEGATE_ENSEMBLE=$ENSEMBLE: the port is not a number from 1 to 65535; give $lg_form"
+		fi
+	fi
+	ENSEMBLE=$lg_scheme://$lg_hostport
 fi
 
 PLANNER=${OKERA_PLANNER:-}
@@ -183,6 +239,12 @@ case " $LG_VARIANTS " in
 *) die "LAKEGATE_JAR_VARIANT=$VARIANT is not a lakegate jar; use one of: $LG_VARIANTS" ;;
 esac
 JAR=lakegate-spark-$VARIANT.jar
+if [ "$USE_ENSEMBLE" = true ]; then
+	case $VARIANT in
+	3.5_*) ;;
+	*) die "OKERA_ENABLE_OKERA_FS needs a Databricks runtime with Spark 3.5 (15.x/16.x) in this lakegate version (this node: runtime ${RUNTIME:-unknown}, jar $JAR); use a 15.x or 16.x runtime, or set OKERA_ENABLE_OKERA_FS=false" ;;
+	esac
+fi
 
 WANT_SHA256=
 while read -r lg_name lg_sum; do
@@ -191,7 +253,7 @@ done <<EOF
 $LG_SHA256
 EOF
 
-# ---- 3. the planner answers (driver) ---------------------------------------------------------
+# ---- 3. the planner (and the ensemble) answer (driver) ------------------------------------------
 
 # probe URL TIMEOUT: one GET with the first tool this node has; prints why it failed.
 probe() {
@@ -212,6 +274,23 @@ urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2])).read()' "$1" "$2
 	esac
 }
 
+# check_health WHAT VAR URL ADVICE: GET URL with PROBE_TOOL until it answers, at most ATTEMPTS
+# times; else die, naming WHAT (set by the environment variable VAR), with ADVICE.
+check_health() {
+	lg_try=1
+	while :; do
+		if lg_why=$(probe "$3" "$TIMEOUT"); then
+			log "$1 answers ($3, checked with $PROBE_TOOL)"
+			return 0
+		fi
+		if [ "$lg_try" -ge "$ATTEMPTS" ]; then
+			die "$1 ($2) is unreachable: GET $3 failed $ATTEMPTS time(s), ${TIMEOUT}s each ($PROBE_TOOL: ${lg_why:-no answer}); $4"
+		fi
+		lg_try=$((lg_try + 1))
+		sleep 2
+	done
+}
+
 if [ "$IS_DRIVER" = 1 ]; then
 	HEALTH_URL="http://$PLANNER/healthz"
 	ATTEMPTS=${LAKEGATE_PLANNER_CHECK_ATTEMPTS:-3}
@@ -228,18 +307,16 @@ if [ "$IS_DRIVER" = 1 ]; then
 	if [ -z "$PROBE_TOOL" ]; then
 		log "WARNING: none of curl, wget, python3, nc is on this node: cannot check that the planner at $PLANNER answers"
 	else
-		lg_try=1
-		while :; do
-			if lg_why=$(probe "$HEALTH_URL" "$TIMEOUT"); then
-				log "the planner at $PLANNER answers ($HEALTH_URL, checked with $PROBE_TOOL)"
-				break
-			fi
-			if [ "$lg_try" -ge "$ATTEMPTS" ]; then
-				die "the planner at $PLANNER (OKERA_PLANNER) is unreachable: GET $HEALTH_URL failed $ATTEMPTS time(s), ${TIMEOUT}s each ($PROBE_TOOL: ${lg_why:-no answer}); check OKERA_PLANNER, that the planner runs, and that this cluster's network (security groups, firewall, peering) lets the driver reach it"
-			fi
-			lg_try=$((lg_try + 1))
-			sleep 2
-		done
+		check_health "the planner at $PLANNER" OKERA_PLANNER "$HEALTH_URL" "check OKERA_PLANNER, that the planner runs, and that this cluster's network (security groups, firewall, peering) lets the driver reach it"
+	fi
+	if [ "$USE_ENSEMBLE" = true ]; then
+		# Fail closed: files are governed only through the ensemble, so it must answer (an HTTP
+		# check: nc, which only sees an open port, does not do).
+		case $PROBE_TOOL in
+		curl | wget | python3) ;;
+		*) die "none of curl, wget, python3 is on this node: cannot check that the ensemble at $ENSEMBLE (LAKEGATE_ENSEMBLE) answers, which OKERA_ENABLE_OKERA_FS=true requires" ;;
+		esac
+		check_health "the ensemble at $ENSEMBLE" LAKEGATE_ENSEMBLE "$ENSEMBLE/_lakegate/healthz" "check LAKEGATE_ENSEMBLE, that the ensemble (lakegate ensemble) runs, that an https:// ensemble has a certificate this node trusts, and that this cluster's network (security groups, firewall, peering) lets the driver reach it"
 	fi
 fi
 
@@ -341,6 +418,7 @@ while read -r lg_conf lg_env lg_kind; do
 	eval "lg_val=\${$lg_env:-}"
 	[ -n "$lg_val" ] || continue
 	case $lg_kind in
+	okerafs) continue ;; # below: both checked, or neither
 	planner) lg_val=$PLANNER ;;
 	secret)
 		write_secret "$lg_env"
@@ -353,6 +431,30 @@ while read -r lg_conf lg_env lg_kind; do
 done <<EOF
 $LG_SETTINGS
 EOF
+if [ "$USE_ENSEMBLE" = true ]; then
+	conf_line spark.lakegate.okeraFs true
+	conf_line spark.lakegate.ensemble "$ENSEMBLE"
+	# What the extension requires at every session start (OkeraFs.install in lakegate-spark):
+	# from the JVM's start, s3a and s3 reach storage only through the ensemble, with no
+	# credentials of their own, each request signed with the key of the user it works for.
+	conf_line spark.plugins io.lakegate.spark.ensemble.EnsemblePlugin
+	case $ENSEMBLE in https://*) lg_ssl=true ;; *) lg_ssl=false ;; esac
+	while read -r lg_conf lg_val; do
+		conf_line "spark.hadoop.$lg_conf" "$lg_val"
+	done <<EOF
+fs.s3a.impl org.apache.hadoop.fs.s3a.S3AFileSystem
+fs.s3.impl org.apache.hadoop.fs.s3a.S3AFileSystem
+fs.s3a.endpoint $ENSEMBLE
+fs.s3a.endpoint.region us-east-1
+fs.s3a.path.style.access true
+fs.s3a.connection.ssl.enabled $lg_ssl
+fs.s3a.aws.credentials.provider io.lakegate.spark.ensemble.UnboundCredentialsProvider
+fs.s3a.audit.enabled true
+fs.s3a.audit.service.classname io.lakegate.spark.ensemble.EnsembleAuditor
+fs.s3a.bucket.probe 0
+EOF
+	log "spark.lakegate.okeraFs = true, spark.lakegate.ensemble = $ENSEMBLE (from OKERA_ENABLE_OKERA_FS, LAKEGATE_ENSEMBLE), spark.plugins and spark.hadoop.fs.s3a.*: s3a goes through the ensemble with each user's key"
+fi
 while read -r lg_env lg_conf; do
 	eval "lg_val=\${$lg_env:-}"
 	[ -n "$lg_val" ] || continue
@@ -372,5 +474,5 @@ fi
 printf '}\n' >>"$TMP_CONF"
 chmod 0644 "$TMP_CONF"
 mv -f "$TMP_CONF" "$CONF_FILE"
-log "wrote $CONF_FILE (authentication: $AUTH_MODE, planner: $PLANNER)"
+log "wrote $CONF_FILE (authentication: $AUTH_MODE, planner: $PLANNER${ENSEMBLE:+, ensemble: $ENSEMBLE})"
 log "done (driver node)"

@@ -80,7 +80,15 @@ var Settings = []Setting{
 	{Conf: "spark.lakegate.connectTimeoutMs", Env: "LAKEGATE_CONNECT_TIMEOUT_MS", Default: "5000"},
 	{Conf: "spark.lakegate.requestTimeoutMs", Env: "LAKEGATE_REQUEST_TIMEOUT_MS", Default: "30000"},
 	{Conf: "spark.lakegate.cacheTtlMs", Env: "LAKEGATE_CACHE_TTL_MS", Default: "10000"},
+	// File access through the ensemble: the init script writes these two only when
+	// OKERA_ENABLE_OKERA_FS is true, after checking LAKEGATE_ENSEMBLE (okeraFSEnv).
+	{Conf: "spark.lakegate.okeraFs", Env: "OKERA_ENABLE_OKERA_FS", Default: "false"},
+	{Conf: "spark.lakegate.ensemble", Env: "LAKEGATE_ENSEMBLE"},
 }
+
+// okeraFSEnv are the Settings the init script does not copy as they are: it
+// checks them and writes both, or neither.
+var okeraFSEnv = map[string]bool{"OKERA_ENABLE_OKERA_FS": true, "LAKEGATE_ENSEMBLE": true}
 
 // MetastoreSetting maps an environment variable the init script reads to
 // the Spark conf key of an external Hive metastore it writes.

@@ -292,11 +292,185 @@ def test_credentials_checked(sandbox, planner, env, why):
             why)
 
 
-def test_okera_fs_refused(sandbox, planner, keys):
-    """Attack stopped: an admin believing files are governed (OKERA_ENABLE_OKERA_FS=true) while
-    this version has no file access control."""
-    refused(sandbox, sandbox.run({"DATABRICKS_RUNTIME_VERSION": "15.4", "OKERA_PLANNER": planner.address,
-                                  **token_env(keys), "OKERA_ENABLE_OKERA_FS": "true"}), "not available")
+# -- file access through the ensemble (OKERA_ENABLE_OKERA_FS) ------------------------------------
+
+class Ensemble:
+    """A stand-in for the ensemble's health endpoint: GET /_lakegate/healthz answers `status`; the
+    paths asked for are kept. The unit under test is the init script, not the proxy."""
+
+    def __init__(self, status: int = 200):
+        import http.server
+        import threading
+
+        self.status, self.paths = status, []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.paths.append(self.path)
+                code = outer.status if self.path == "/_lakegate/healthz" else 404
+                self.send_response(code)
+                self.send_header("Content-Length", "3")
+                self.end_headers()
+                self.wfile.write(b"ok\n")
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.srv.server_address[1]}"
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+@pytest.fixture
+def ensemble():
+    e = Ensemble()
+    yield e
+    e.stop()
+
+
+FAST_CHECK = {"LAKEGATE_PLANNER_CHECK_ATTEMPTS": "1", "LAKEGATE_PLANNER_CHECK_TIMEOUT": "2"}
+
+
+def okera_fs_env(planner, keys, url, runtime="15.4") -> dict:
+    return {"DATABRICKS_RUNTIME_VERSION": runtime, "OKERA_PLANNER": planner.address, **token_env(keys),
+            "OKERA_ENABLE_OKERA_FS": "true", "LAKEGATE_ENSEMBLE": url, **FAST_CHECK}
+
+
+def okera_fs_conf(url: str) -> dict:
+    """What the driver conf gains under OKERA_FS: the extension's two settings, its plugin, and
+    s3a routed through the ensemble (what OkeraFs.install in lakegate-spark requires)."""
+    s3a = {
+        "fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "fs.s3a.endpoint": url,
+        "fs.s3a.endpoint.region": "us-east-1",
+        "fs.s3a.path.style.access": "true",
+        "fs.s3a.connection.ssl.enabled": str(url.startswith("https:")).lower(),
+        "fs.s3a.aws.credentials.provider": "io.lakegate.spark.ensemble.UnboundCredentialsProvider",
+        "fs.s3a.audit.enabled": "true",
+        "fs.s3a.audit.service.classname": "io.lakegate.spark.ensemble.EnsembleAuditor",
+        "fs.s3a.bucket.probe": "0",
+    }
+    return {"spark.lakegate.okeraFs": "true", "spark.lakegate.ensemble": url,
+            "spark.plugins": "io.lakegate.spark.ensemble.EnsemblePlugin",
+            **{"spark.hadoop." + k: v for k, v in s3a.items()}}
+
+
+@pytest.mark.parametrize("runtime,variant", [("15.4", "3.5_2.12"), ("16.4.x-scala2.13", "3.5_2.13")])
+def test_okera_fs_writes_the_extensions_settings(tmp_path, libs, planner, keys, ensemble, runtime, variant):
+    """With a reachable ensemble, the driver conf is what it is without OKERA_FS plus the two
+    settings the extension reads (the URL without its trailing slash), its plugin and the s3a
+    routing, and nothing else."""
+    off = Sandbox(tmp_path / "off", libs)
+    p = off.run({"DATABRICKS_RUNTIME_VERSION": runtime, "OKERA_PLANNER": planner.address, **token_env(keys)})
+    assert p.returncode == 0, p.stderr
+    on = Sandbox(tmp_path / "on", libs)
+    p = on.run(okera_fs_env(planner, keys, ensemble.url + "/", runtime))
+    assert p.returncode == 0, p.stderr
+    assert ensemble.paths == ["/_lakegate/healthz"]
+    conf = on.conf()
+    extra = {k: v for k, v in conf.items() if k not in off.conf()}
+    assert extra == okera_fs_conf(ensemble.url)
+    same = {k: v for k, v in conf.items() if k not in extra}
+    assert set(same) == set(off.conf())
+    assert {k: v for k, v in same.items() if k != "spark.lakegate.token"} == \
+        {k: v for k, v in off.conf().items() if k != "spark.lakegate.token"}  # the token file is under each root
+    assert not any("s3" in k for k in off.conf()), off.conf()
+    assert on.jars() == [f"lakegate-spark-{variant}.jar"]
+    assert f"the ensemble at {ensemble.url} answers ({ensemble.url}/_lakegate/healthz" in on.log()
+
+
+def test_okera_fs_disabled_writes_nothing_new(sandbox, planner, keys, ensemble):
+    """OKERA_ENABLE_OKERA_FS=false (what cluster-config sets without --okera-fs): no okeraFs or
+    ensemble setting even with LAKEGATE_ENSEMBLE set, no check of the ensemble; and a restart
+    with it switched off removes the settings an earlier start wrote."""
+    env = okera_fs_env(planner, keys, ensemble.url)
+    assert sandbox.run(env).returncode == 0
+    assert sandbox.conf()["spark.lakegate.okeraFs"] == "true"
+    ensemble.paths.clear()
+    for off in ({**env, "OKERA_ENABLE_OKERA_FS": "false"}, {k: v for k, v in env.items() if k != "OKERA_ENABLE_OKERA_FS"}):
+        p = sandbox.run(off)
+        assert p.returncode == 0, p.stderr
+        conf = sandbox.conf()
+        assert not set(okera_fs_conf(ensemble.url)) & set(conf), conf
+        assert "ensemble" not in sandbox.log()
+    assert ensemble.paths == []
+
+
+@pytest.mark.parametrize("status", [None, 503, 404])
+def test_okera_fs_unreachable_ensemble_fails_the_start(sandbox, planner, keys, status):
+    """Fail closed: files are governed only through the ensemble; a cluster that cannot reach it
+    must not start (it would fail every file access, or someone would switch OKERA_FS off)."""
+    if status is None:
+        url = f"http://127.0.0.1:{h.free_port()}"  # nothing listens there
+        e = None
+    else:
+        e = Ensemble(status)
+        url = e.url
+    try:
+        p = sandbox.run(okera_fs_env(planner, keys, url))
+    finally:
+        if e:
+            e.stop()
+    refused(sandbox, p, f"the ensemble at {url} (LAKEGATE_ENSEMBLE) is unreachable", f"GET {url}/_lakegate/healthz failed")
+
+
+BAD_ENSEMBLES = [
+    (None, "needs LAKEGATE_ENSEMBLE"),
+    ("", "needs LAKEGATE_ENSEMBLE"),
+    ("ftp://ensemble.example.com:21", "not the ensemble's"),
+    ("ensemble.example.com:5010", "not the ensemble's"),
+    ("http://user:pw@ensemble.example.com:5010", "holds a character"),
+    ("http://ensemble.example.com:5010/path", "has a path"),
+    ("http://ensemble.example.com:5010?x=1", "holds a character"),
+    ("http://ensemble.example.com:5010#f", "holds a character"),
+    ('http://e:5010\n  "spark.lakegate.planner" = "evil:1', "holds a character"),
+    ("http://e:5010\n", "holds a character"),
+    (" http://e:5010", "holds a character"),
+    ("http://e:0", "port"),
+    ("http://e:65536", "port"),
+    ("http://e:", "port is empty"),
+    ("http://", "names no host"),
+    ("http://-e:5010", "not a host name"),
+    ("http://::1:5010", "brackets"),
+    ("http://[zz]:5010", "not an IPv6 address"),
+]
+
+
+@pytest.mark.parametrize("value,why", BAD_ENSEMBLES, ids=[repr(v) for v, _ in BAD_ENSEMBLES])
+def test_okera_fs_bad_ensemble_refused(sandbox, planner, keys, value, why):
+    """Attacks stopped: user info in the URL (a credential in the driver conf and the logs), a
+    line break or quote adding a setting of its own to the driver conf, a path or another scheme
+    the extension would not use as an S3 endpoint."""
+    env = okera_fs_env(planner, keys, value or "")
+    if value is None:
+        del env["LAKEGATE_ENSEMBLE"]
+    p = sandbox.run(env)
+    refused(sandbox, p, why, "LAKEGATE_ENSEMBLE", "https://ensemble.example.com:5010")
+    assert "evil" not in sandbox.log()
+
+
+@pytest.mark.parametrize("env", [{"DATABRICKS_RUNTIME_VERSION": "17.3"},
+                                 {"DATABRICKS_RUNTIME_VERSION": "18.0", "LAKEGATE_JAR_VARIANT": "4.0_2.13"}],
+                         ids=["17.3", "forced-4.0"])
+def test_okera_fs_needs_spark_35(sandbox, planner, keys, ensemble, env):
+    p = sandbox.run({**okera_fs_env(planner, keys, ensemble.url), **env})
+    refused(sandbox, p, "OKERA_ENABLE_OKERA_FS needs a Databricks runtime with Spark 3.5 (15.x/16.x) in this lakegate version")
+    assert ensemble.paths == []
+
+
+def test_okera_fs_worker_gets_the_jar_only(sandbox, keys):
+    """Workers check the URL and the runtime but not the ensemble (the driver does)."""
+    p = sandbox.run({"DB_IS_DRIVER": "FALSE", "DATABRICKS_RUNTIME_VERSION": "15.4", "OKERA_PLANNER": "127.0.0.1:1",
+                     **token_env(keys), "OKERA_ENABLE_OKERA_FS": "true",
+                     "LAKEGATE_ENSEMBLE": f"http://127.0.0.1:{h.free_port()}"})
+    assert p.returncode == 0, p.stderr
+    assert sandbox.jars() == ["lakegate-spark-3.5_2.12.jar"] and not sandbox.conf_file.exists()
 
 
 def test_replaced_jar_refused(tmp_path, libs, planner, keys):
@@ -345,6 +519,25 @@ def test_planner_check_falls_back(tmp_path, sandbox, planner, keys, tool):
     port = h.free_port()
     p = sandbox.run({**env, "OKERA_PLANNER": f"127.0.0.1:{port}", "LAKEGATE_PLANNER_CHECK_ATTEMPTS": "1"}, path=path)
     assert p.returncode != 0 and "unreachable" in p.stderr and f"({tool}:" in p.stderr
+
+
+@pytest.mark.parametrize("tool", ["wget", "python3"])
+def test_ensemble_check_falls_back(tmp_path, sandbox, planner, keys, ensemble, tool):
+    path = tools_path(tmp_path, {"curl", "wget", "nc"} - {tool})
+    p = sandbox.run(okera_fs_env(planner, keys, ensemble.url), path=path)
+    assert p.returncode == 0, p.stderr
+    assert f"the ensemble at {ensemble.url} answers" in p.stdout and f"checked with {tool}" in p.stdout
+    ensemble.status = 503
+    p = sandbox.run(okera_fs_env(planner, keys, ensemble.url), path=path)
+    assert p.returncode != 0 and "(LAKEGATE_ENSEMBLE) is unreachable" in p.stderr and f"({tool}:" in p.stderr
+
+
+def test_ensemble_check_needs_an_http_tool(tmp_path, sandbox, planner, keys, ensemble):
+    """nc sees an open port, not an answering ensemble: without curl, wget and python3 the start
+    fails (the planner check, by contrast, warns and goes on)."""
+    path = tools_path(tmp_path, {"curl", "wget", "python3"})
+    refused(sandbox, sandbox.run(okera_fs_env(planner, keys, ensemble.url), path=path),
+            "none of curl, wget, python3 is on this node: cannot check that the ensemble")
 
 
 def test_no_probe_tool_warns_and_continues(tmp_path, sandbox, planner, keys):

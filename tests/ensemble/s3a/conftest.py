@@ -1,9 +1,10 @@
-"""Spark's s3a connector (hadoop-aws, AWS SDK for Java v1) against the real proxy: a planner, an
-ensemble and moto's S3 server as the upstream, as processes; one local SparkSession whose s3a
-endpoint is the proxy. Each user's access key comes from `lakegate ensemble credentials` and is put
-into the Hadoop configuration before that user's actions (the FileSystem cache is off, so every
-action builds its s3a client with the current key). scripts/ensemble-s3a-test.sh runs this with
-.venv-spark35 (pyspark) and starts moto from .venv-ensemble."""
+"""Spark's s3a connector (hadoop-aws 3.3.4, AWS SDK for Java v1) through the real proxy with the
+lakegate extension's OKERA_ENABLE_OKERA_FS: a planner, an ensemble and moto's S3 server as the
+upstream, as processes; one local SparkSession (driver and executor threads in one JVM, tasks as
+on a cluster) whose s3a the extension points at the proxy. Each user's requests are signed with
+that user's access key, which the extension exchanges for the user's JWT (signing-key mode) and
+hands to the query's tasks. scripts/ensemble-s3a-test.sh runs this with .venv-spark35 (pyspark)
+and starts moto from .venv-ensemble."""
 
 import json
 import os
@@ -21,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[3]
 BIN = os.environ.get("LAKEGATE_BIN") or str(ROOT / "bin" / "lakegate")
 MOTO_PYTHON = os.environ.get("LAKEGATE_MOTO_PYTHON") or str(ROOT / ".venv-ensemble" / "bin" / "python")
 S3A_JARS = os.environ.get("LAKEGATE_S3A_JARS") or str(ROOT / ".cache" / "jars" / "ensemble-s3a")
+EXTENSION_JAR = os.environ.get("LAKEGATE_SPARK_JAR") or str(ROOT / "build" / "spark" / "lakegate-spark-3.5_2.12.jar")
+USERS = {"admin": "admin", "alice": "analysts", "bob": "eng"}
 
 
 def free_port() -> int:
@@ -129,36 +132,67 @@ def world():
             shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def spark(world):
-    from pyspark.sql import SparkSession
+def s3a_settings(endpoint: str) -> dict:
+    return {
+        "fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "fs.s3a.endpoint": endpoint,
+        "fs.s3a.endpoint.region": "us-east-1",
+        "fs.s3a.path.style.access": "true",
+        "fs.s3a.connection.ssl.enabled": str(endpoint.startswith("https:")).lower(),
+        "fs.s3a.aws.credentials.provider": "io.lakegate.spark.ensemble.UnboundCredentialsProvider",
+        "fs.s3a.audit.enabled": "true",
+        "fs.s3a.audit.service.classname": "io.lakegate.spark.ensemble.EnsembleAuditor",
+        "fs.s3a.bucket.probe": "0",
+    }
+
+
+def spark_conf(world, root: Path) -> dict:
     jars = sorted(str(p) for p in Path(S3A_JARS).glob("*.jar"))
     if len(jars) < 2:
         pytest.fail(f"hadoop-aws and the AWS SDK bundle are missing in {S3A_JARS}: run scripts/ensemble-s3a-test.sh")
-    s = (SparkSession.builder.master("local[2]").appName("lakegate-ensemble-s3a")
-         .config("spark.jars", ",".join(jars))
-         .config("spark.ui.enabled", "false")
-         .config("spark.sql.shuffle.partitions", "2")
-         .config("spark.hadoop.fs.s3a.endpoint", world.endpoint)
-         .config("spark.hadoop.fs.s3a.endpoint.region", "us-east-1")
-         .config("spark.hadoop.fs.s3a.path.style.access", "true")
-         .config("spark.hadoop.fs.s3a.connection.ssl.enabled", "false")
-         .config("spark.hadoop.fs.s3a.bucket.probe", "0")
-         .config("spark.hadoop.fs.s3a.directory.marker.retention", "keep")
-         .config("spark.hadoop.fs.s3a.impl.disable.cache", "true")
-         .config("spark.hadoop.fs.s3a.attempts.maximum", "1")
-         .config("spark.hadoop.fs.s3a.retry.limit", "1")
-         .config("spark.hadoop.fs.s3a.aws.credentials.provider", "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider")
-         .getOrCreate())
+    if not os.path.isfile(EXTENSION_JAR):
+        pytest.fail(f"the extension jar {EXTENSION_JAR} is missing: run spark/build.sh 3.5_2.12")
+    return {
+        "spark.jars": ",".join([EXTENSION_JAR, *jars]),
+        "spark.ui.enabled": "false",
+        "spark.sql.shuffle.partitions": "2",
+        "spark.sql.warehouse.dir": str(root / "warehouse"),
+        "spark.sql.extensions": "io.lakegate.spark.LakegateSparkExtension",
+        "spark.lakegate.planner": world.planner,
+        "spark.lakegate.jwtSigningKey": str(world.priv),
+        "spark.lakegate.groupsProperty": "groups",
+        "spark.lakegate.okeraFs": "true",
+        "spark.lakegate.ensemble": world.endpoint,
+        "spark.plugins": "io.lakegate.spark.ensemble.EnsemblePlugin",
+        # What the Databricks init script writes under OKERA_ENABLE_OKERA_FS (docs/ensemble.md):
+        # s3a (and s3) reach storage through the proxy, with no credentials of their own; the
+        # extension checks these are all there and refuses to start otherwise.
+        **{"spark.hadoop." + k: v for k, v in s3a_settings(world.endpoint).items()},
+        # Only to keep failures fast.
+        "spark.hadoop.fs.s3a.attempts.maximum": "1",
+        "spark.hadoop.fs.s3a.retry.limit": "1",
+        "spark.hadoop.fs.s3a.directory.marker.retention": "keep",
+    }
+
+
+@pytest.fixture(scope="session")
+def spark(world):
+    from pyspark.sql import SparkSession
+    b = SparkSession.builder.master("local[2]").appName("lakegate-ensemble-s3a")
+    for k, v in spark_conf(world, world.root).items():
+        b = b.config(k, v)
+    s = b.getOrCreate()
     yield s
     s.stop()
 
 
 @pytest.fixture
 def as_user(spark):
-    """as_user(key) makes the following s3a actions use that access key."""
-    def use(key: dict):
-        conf = spark.sparkContext._jsc.hadoopConfiguration()
-        conf.set("fs.s3a.access.key", key["AccessKeyId"])
-        conf.set("fs.s3a.secret.key", key["SecretAccessKey"])
-    return use
+    """as_user("alice") makes the following actions of this thread run as alice (the local
+    properties a notebook platform sets for each command)."""
+    def use(user: str):
+        spark.sparkContext.setLocalProperty("user", user)
+        spark.sparkContext.setLocalProperty("groups", USERS[user])
+    yield use
+    use("admin")

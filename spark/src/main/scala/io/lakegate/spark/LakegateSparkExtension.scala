@@ -5,6 +5,7 @@ import org.apache.spark.sql.catalyst.FunctionIdentifier
 import org.apache.spark.sql.catalyst.expressions.ExpressionInfo
 
 import io.lakegate.spark.builtins.{BuiltinFunctions, Builtins, LakegateBuiltin}
+import io.lakegate.spark.ensemble.OkeraFs
 import io.lakegate.spark.rule.{RuleAuthorize, RuleEliminateMarkers}
 
 /**
@@ -16,11 +17,17 @@ import io.lakegate.spark.rule.{RuleAuthorize, RuleEliminateMarkers}
  *    (rule/masking, rule/rowfilter), views (definer rights), commands (rule/command), whoami;
  *  - optimizer rule: RuleEliminateMarkers removes the markers, so a query with full access has
  *    the same optimized plan as without lakegate;
- *  - functions: the builtins as `<OKERA_BUILTINS_DB>.mask(x)`, … (rule/builtins).
+ *  - functions: the builtins as `<OKERA_BUILTINS_DB>.mask(x)`, … (rule/builtins);
+ *  - with OKERA_ENABLE_OKERA_FS, s3a through the ensemble with each user's key (ensemble/).
  */
 class LakegateSparkExtension extends (SparkSessionExtensions => Unit) {
   override def apply(ext: SparkSessionExtensions): Unit = {
-    ext.injectParser((session, delegate) => new LakegateParser(session, delegate))
+    // The parser is built with the session's state, before any file is touched: the moment to
+    // route s3a through the ensemble (OKERA_ENABLE_OKERA_FS), or to fail the session.
+    ext.injectParser { (session, delegate) =>
+      OkeraFs.install(session)
+      new LakegateParser(session, delegate)
+    }
     ext.injectResolutionRule(session => new RuleAuthorize(session, postHoc = false))
     ext.injectPostHocResolutionRule(session => new RuleAuthorize(session, postHoc = true))
     ext.injectOptimizerRule(_ => RuleEliminateMarkers)

@@ -25,7 +25,30 @@ final case class Settings(
     builtinsDb: String,
     connectTimeoutMs: Int,
     requestTimeoutMs: Int,
-    cacheTtlMs: Long) {
+    cacheTtlMs: Long,
+    okeraFs: Boolean = false,
+    ensemble: Option[String] = None) {
+
+  /**
+   * The ensemble's base URL (`http(s)://host:port`) when file access goes through it
+   * (OKERA_ENABLE_OKERA_FS), or a clear error.
+   */
+  def ensembleEndpoint: String = {
+    val raw = ensemble.map(_.trim).filter(_.nonEmpty).getOrElse(throw LakegateErrors.failure(
+      "OKERA_ENABLE_OKERA_FS is on but no ensemble is configured: set LAKEGATE_ENSEMBLE " +
+        "(spark.lakegate.ensemble) to the S3 proxy's URL, e.g. https://ensemble.example.com:5010"))
+    val uri = try new java.net.URI(raw.stripSuffix("/")) catch {
+      case _: java.net.URISyntaxException => null
+    }
+    val ok = uri != null && (uri.getScheme == "http" || uri.getScheme == "https") && uri.getHost != null &&
+      uri.getRawUserInfo == null && (uri.getRawPath == null || uri.getRawPath.isEmpty) &&
+      uri.getRawQuery == null && uri.getRawFragment == null
+    if (!ok) {
+      throw LakegateErrors.failure(s"LAKEGATE_ENSEMBLE (spark.lakegate.ensemble) must be the S3 proxy's URL " +
+        s"as http(s)://host:port, without a path, credentials or query, not '$raw'")
+    }
+    uri.toString
+  }
 
   /** host:port of the planner (port 12050 when omitted), or a clear error. */
   def plannerAddress: String = planner.map(_.trim).filter(_.nonEmpty) match {
@@ -85,7 +108,9 @@ object Settings {
     ("spark.lakegate.builtinsDb", "OKERA_BUILTINS_DB", "okera_udfs"),
     ("spark.lakegate.connectTimeoutMs", "LAKEGATE_CONNECT_TIMEOUT_MS", "5000"),
     ("spark.lakegate.requestTimeoutMs", "LAKEGATE_REQUEST_TIMEOUT_MS", "30000"),
-    ("spark.lakegate.cacheTtlMs", "LAKEGATE_CACHE_TTL_MS", "10000"))
+    ("spark.lakegate.cacheTtlMs", "LAKEGATE_CACHE_TTL_MS", "10000"),
+    ("spark.lakegate.okeraFs", "OKERA_ENABLE_OKERA_FS", "false"),
+    ("spark.lakegate.ensemble", "LAKEGATE_ENSEMBLE", ""))
 
   def load(conf: String => Option[String], env: String => Option[String]): Settings = {
     def get(key: String): Option[String] = {
@@ -116,7 +141,9 @@ object Settings {
       builtinsDb = str("spark.lakegate.builtinsDb").toLowerCase(java.util.Locale.ROOT),
       connectTimeoutMs = math.max(1L, long("spark.lakegate.connectTimeoutMs")).toInt,
       requestTimeoutMs = math.max(1L, long("spark.lakegate.requestTimeoutMs")).toInt,
-      cacheTtlMs = math.max(0L, long("spark.lakegate.cacheTtlMs")))
+      cacheTtlMs = math.max(0L, long("spark.lakegate.cacheTtlMs")),
+      okeraFs = bool("spark.lakegate.okeraFs"),
+      ensemble = get("spark.lakegate.ensemble"))
   }
 
   def fromSparkConf(conf: org.apache.spark.SparkConf): Settings =

@@ -19,6 +19,7 @@ import org.apache.spark.sql.lakegate.SessionAccess
 import io.lakegate.spark.{Decisions, Guard, LakegateErrors, LakegateRuntime, SparkShim}
 import io.lakegate.spark.auth.Identity
 import io.lakegate.spark.client.{AuthObject, ColumnAction, ObjectDecision}
+import io.lakegate.spark.ensemble.OkeraFs
 import io.lakegate.spark.plan.{LakegateGate, LakegateSecured, LakegateWhoAmI, SecureInfo}
 import io.lakegate.spark.rule.collect.{Gates, Relations}
 import io.lakegate.spark.rule.command.{Commands, ShowDescribe}
@@ -67,6 +68,10 @@ final class RuleAuthorize(session: SparkSession, postHoc: Boolean) extends Rule[
     val plan = RuleAuthorize.resolveWhoAmI(plan0)
     RuleAuthorize.failOnRemovedNames(plan)
 
+    if (topLevel) {
+      val rt = LakegateRuntime.get(session)
+      OkeraFs.beforeQuery(session, rt, rt.identity())
+    }
     val db = currentDb
     val needs0 = if (topLevel) Commands.needs(plan, db, isTemp) else Commands.Nothing
     lazy val rt0 = LakegateRuntime.get(session)

@@ -10,4 +10,6 @@ object SessionAccess {
   def analyzer(s: SparkSession): Analyzer = s.sessionState.analyzer
   def parser(s: SparkSession): ParserInterface = s.sessionState.sqlParser
   def catalog(s: SparkSession): SessionCatalog = s.sessionState.catalog
+  /** The Hadoop configuration the session's catalog works with (a copy made when it started). */
+  def sharedHadoopConf(s: SparkSession): org.apache.hadoop.conf.Configuration = s.sharedState.hadoopConf
 }

@@ -11,4 +11,7 @@ object SessionAccess {
   def analyzer(s: SparkSession): Analyzer = state(s).analyzer
   def parser(s: SparkSession): ParserInterface = state(s).sqlParser
   def catalog(s: SparkSession): SessionCatalog = state(s).catalog
+  /** The Hadoop configuration the session's catalog works with (a copy made when it started). */
+  def sharedHadoopConf(s: SparkSession): org.apache.hadoop.conf.Configuration =
+    s.asInstanceOf[org.apache.spark.sql.classic.SparkSession].sharedState.hadoopConf
 }
