@@ -74,7 +74,7 @@ func TestOkeraFSSettingsMatchTheExtension(t *testing.T) {
 	body = body[:strings.Index(body, ")\n")]
 	values := map[string]string{"S3AFileSystemClass": "org.apache.hadoop.fs.s3a.S3AFileSystem",
 		"ProviderClass": "io.lakegate.spark.ensemble.UnboundCredentialsProvider",
-		"AuditorClass": "io.lakegate.spark.ensemble.EnsembleAuditor", "endpoint": "$ENSEMBLE",
+		"AuditorClass":  "io.lakegate.spark.ensemble.EnsembleAuditor", "endpoint": "$ENSEMBLE",
 		`endpoint.startsWith("https:").toString`: "$lg_ssl"}
 	var scala []string
 	for _, m := range regexp.MustCompile(`"(fs\.[a-z0-9.]+)" -> ("[^"]*"|[A-Za-z0-9.(":)]+)`).FindAllStringSubmatch(body, -1) {
