@@ -614,6 +614,7 @@ func TestClusterPolicyForbidsWaysAround(t *testing.T) {
 
 // Attack: on a cluster whose S3 access goes through the ensemble, whoever creates it under the
 // policy points s3a elsewhere (its endpoint, file system classes, credentials provider or auditor),
+// drops the plugin that gives task threads their task's key,
 // gives the cluster S3 credentials of its own, replaces the two settings the extension reads, or
 // switches OKERA_FS off or to another ensemble: each would reach S3 without the ensemble. The
 // policy fixes the switch and the URL and forbids every other way.
@@ -628,6 +629,11 @@ func TestClusterPolicyForbidsWaysAroundTheEnsemble(t *testing.T) {
 		"spark_conf.spark.hadoop.fs.s3a.access.key",
 		"spark_conf.spark.hadoop.fs.s3a.secret.key",
 		"spark_conf.spark.hadoop.fs.s3a.session.token",
+		"spark_conf.spark.hadoop.fs.s3a.endpoint.region",
+		"spark_conf.spark.hadoop.fs.s3a.path.style.access",
+		"spark_conf.spark.hadoop.fs.s3a.connection.ssl.enabled",
+		"spark_conf.spark.hadoop.fs.s3a.bucket.probe",
+		"spark_conf.spark.plugins",
 		"spark_conf.spark.lakegate.okeraFs",
 		"spark_conf.spark.lakegate.ensemble",
 		"spark_env_vars.AWS_ACCESS_KEY_ID",

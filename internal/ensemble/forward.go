@@ -25,6 +25,7 @@ type upstream struct {
 	creds     aws.CredentialsProvider
 	signer    *v4.Signer
 	client    *http.Client
+	raw       *rawPool // the splice path for GetObject bodies, for a plain-HTTP upstream (splice.go)
 }
 
 func newUpstream(rawURL, style, region string, creds aws.CredentialsProvider) (*upstream, error) {
@@ -60,6 +61,9 @@ func newUpstream(rawURL, style, region string, creds aws.CredentialsProvider) (*
 		ForceAttemptHTTP2:     true,
 	}
 	up.client = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if proxy, err := http.ProxyFromEnvironment(&http.Request{URL: u}); u.Scheme == "http" && proxy == nil && err == nil {
+		up.raw = newRawPool()
+	}
 	return up, nil
 }
 
@@ -126,6 +130,15 @@ func forwardHeaders(in http.Header) http.Header {
 // send re-signs a request with the upstream credentials (the AWS SDK's v4
 // signer) and sends it. body is streamed; length is its exact size.
 func (u *upstream) send(ctx context.Context, method string, target *url.URL, header http.Header, body io.Reader, length int64, payloadHash string) (*http.Response, error) {
+	req, err := u.signed(ctx, method, target, header, body, length, payloadHash)
+	if err != nil {
+		return nil, err
+	}
+	return u.client.Do(req)
+}
+
+// signed makes the upstream request, signed with the upstream credentials.
+func (u *upstream) signed(ctx context.Context, method string, target *url.URL, header http.Header, body io.Reader, length int64, payloadHash string) (*http.Request, error) {
 	if length == 0 {
 		body = http.NoBody
 	} else if body != nil {
@@ -149,7 +162,7 @@ func (u *upstream) send(ctx context.Context, method string, target *url.URL, hea
 	if err := u.signer.SignHTTP(ctx, creds, req, payloadHash, "s3", u.region, time.Now().UTC()); err != nil {
 		return nil, fmt.Errorf("sign the upstream request: %w", err)
 	}
-	return u.client.Do(req)
+	return req, nil
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
@@ -161,6 +174,15 @@ var hopHeaders = map[string]bool{
 
 // relay copies an upstream response to the client, streaming the body.
 func relay(w http.ResponseWriter, resp *http.Response, requestID string) (int64, error) {
+	writeHead(w, resp, requestID)
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	return io.CopyBuffer(writerOnly{w}, resp.Body, *bp)
+}
+
+// writeHead sends the status and headers of an upstream response, without
+// its hop-by-hop headers.
+func writeHead(w http.ResponseWriter, resp *http.Response, requestID string) {
 	h := w.Header()
 	for k, vs := range resp.Header {
 		if !hopHeaders[k] {
@@ -171,9 +193,6 @@ func relay(w http.ResponseWriter, resp *http.Response, requestID string) (int64,
 		h.Set("X-Amz-Request-Id", requestID)
 	}
 	w.WriteHeader(resp.StatusCode)
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	return io.CopyBuffer(writerOnly{w}, resp.Body, *bp)
 }
 
 // writerOnly hides ReadFrom so io.CopyBuffer uses the pooled buffer.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -205,8 +206,13 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
 	if req.copySource != nil {
 		header.Set("X-Amz-Copy-Source", copySourceHeader(req.copySource))
 	}
+	target := s.upstream.target(req.bucket, req.key, req.params)
+	if s.upstream.spliceable(r, req.op) {
+		s.getSpliced(w, r, target, header, payload, rid, req.op)
+		return
+	}
 	watch := &bodyWatch{r: body}
-	resp, uerr := s.upstream.send(r.Context(), r.Method, s.upstream.target(req.bucket, req.key, req.params), header, watch, length, payload)
+	resp, uerr := s.upstream.send(r.Context(), r.Method, target, header, watch, length, payload)
 	if e, ok := sigv4.BodyError(watch.err); ok {
 		if resp != nil {
 			resp.Body.Close()
@@ -228,6 +234,25 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := relay(w, resp, rid); err != nil && r.Context().Err() == nil {
 		s.log.Debug("relaying the upstream response ended early", "err", err, "op", req.op)
+	}
+}
+
+// getSpliced forwards a GetObject on the splice path (splice.go).
+func (s *Server) getSpliced(w http.ResponseWriter, r *http.Request, target *url.URL, header http.Header, payload, rid, op string) {
+	req, err := s.upstream.signed(r.Context(), http.MethodGet, target, header, nil, 0, payload)
+	var x *rawExchange
+	if err == nil {
+		x, err = s.upstream.getRaw(r.Context(), req)
+	}
+	if err != nil {
+		if r.Context().Err() == nil {
+			s.log.Warn("upstream request failed", "err", err, "op", op)
+		}
+		writeError(w, r, errUnavailable("the upstream store could not be reached"), rid)
+		return
+	}
+	if _, err := x.relay(w, rid); err != nil && r.Context().Err() == nil {
+		s.log.Debug("relaying the upstream response ended early", "err", err, "op", op)
 	}
 }
 

@@ -200,6 +200,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownWait)
 	defer cancel()
 	err := srv.Shutdown(sctx)
+	s.closeUpstream()
 	s.closeAudit()
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
@@ -224,5 +225,16 @@ func (s *Server) closeAudit() {
 	}
 }
 
-// Close releases the audit log of a Server that was never served.
-func (s *Server) Close() error { return s.audit.Close() }
+// closeUpstream closes the idle connections of the splice path.
+func (s *Server) closeUpstream() {
+	if s.upstream.raw != nil {
+		s.upstream.raw.closeIdle()
+	}
+}
+
+// Close releases the audit log and idle upstream connections of a Server
+// that was never served.
+func (s *Server) Close() error {
+	s.closeUpstream()
+	return s.audit.Close()
+}

@@ -186,3 +186,26 @@ def test_the_driver_binds_the_key_of_whoever_touches_s3a(spark, data, as_user):
                 fs.listStatus(path)
             assert refused_by_proxy(e.value), error_text(e.value)
         assert sc.getLocalProperty("spark.lakegate.ensemble.boundTo") == user
+
+
+def test_a_reader_option_cannot_reroute_a_bucket_in_use(spark, data, as_user):
+    """spark.read.option("fs.s3a.endpoint", …) on a bucket whose s3a file system exists: the query
+    is refused (the option reached the Hadoop configuration the files were listed with)."""
+    as_user("alice")
+    with pytest.raises(Exception) as e:
+        spark.read.option("fs.s3a.endpoint", "http://127.0.0.1:9").parquet(SALES).count()
+    assert "this read sets fs.s3a.endpoint" in error_text(e.value), error_text(e.value)
+    assert spark.read.parquet(SALES).count() == 1000
+
+
+def test_a_reader_option_cannot_make_a_misrouted_file_system(spark, data, as_user, world):
+    """On a bucket no one touched yet in this JVM, the option would make the bucket's s3a file
+    system, cached for everyone: lakegate's auditor refuses to start it, so nothing is cached and
+    the next reader of that bucket gets one that goes through the ensemble."""
+    urllib.request.urlopen(urllib.request.Request(world.moto + "/spare", method="PUT"), timeout=10).close()
+    as_user("admin")
+    with pytest.raises(Exception) as e:
+        spark.read.option("fs.s3a.endpoint", "http://127.0.0.1:9").parquet("s3a://spare/x").count()
+    assert "does not go through the ensemble" in error_text(e.value), error_text(e.value)
+    spark.range(0, 3).write.mode("overwrite").parquet("s3a://spare/x")
+    assert spark.read.parquet("s3a://spare/x").count() == 3

@@ -5,7 +5,7 @@ import java.net.URI
 import com.amazonaws.{AmazonWebServiceRequest, SdkClientException}
 import com.amazonaws.auth.{AWSCredentials, AWSCredentialsProvider, AWSStaticCredentialsProvider, BasicAWSCredentials}
 import org.apache.hadoop.conf.Configuration
-import org.apache.hadoop.fs.s3a.audit.{AuditFailureException, AuditSpanS3A}
+import org.apache.hadoop.fs.s3a.audit.{AuditFailureException, AuditSpanS3A, OperationAuditorOptions}
 import org.apache.hadoop.fs.s3a.audit.impl.{AbstractAuditSpanImpl, AbstractOperationAuditor}
 
 /**
@@ -15,6 +15,16 @@ import org.apache.hadoop.fs.s3a.audit.impl.{AbstractAuditSpanImpl, AbstractOpera
  * uploads and copies that s3a runs on its own thread pools with their user.
  */
 class EnsembleAuditor extends AbstractOperationAuditor("lakegate-ensemble") {
+  // A file system made from a configuration that does not route through the ensemble (a user's
+  // reader option, per-bucket setting, ...) fails to start rather than be cached for everyone.
+  override def init(options: OperationAuditorOptions): Unit = {
+    OkeraFs.misrouted(options.getConfiguration).foreach { why =>
+      throw new AuditFailureException(s"lakegate: this s3a file system does not go through the ensemble ($why); " +
+        "S3 settings may not be changed under OKERA_ENABLE_OKERA_FS")
+    }
+    super.init(options)
+  }
+
   private lazy val unbonded: AuditSpanS3A = new EnsembleSpan(createSpanID(), "outside any operation",
     Left("an S3 request outside of any file system operation"), valid = false)
 
@@ -58,6 +68,11 @@ private final class EnsembleSpan(id: String, operation: String, key: Either[Stri
  */
 class UnboundCredentialsProvider(uri: URI, conf: Configuration) extends AWSCredentialsProvider {
   def this() = this(null, null)
+
+  if (conf != null) OkeraFs.misrouted(conf).foreach { why =>
+    throw new SdkClientException(s"lakegate: the s3a file system of $uri does not go through the ensemble ($why); " +
+      "S3 settings may not be changed under OKERA_ENABLE_OKERA_FS")
+  }
 
   override def getCredentials: AWSCredentials =
     throw new SdkClientException("lakegate: this S3 request has no user's access key (OKERA_ENABLE_OKERA_FS): " +

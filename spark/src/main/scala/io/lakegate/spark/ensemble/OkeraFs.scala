@@ -8,6 +8,8 @@ import scala.util.Try
 
 import org.apache.spark.{SparkEnv, TaskContext}
 import org.apache.spark.sql.SparkSession
+import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan
+import org.apache.spark.sql.execution.datasources.{HadoopFsRelation, LogicalRelation}
 import org.apache.spark.sql.lakegate.SessionAccess
 
 import io.lakegate.spark.{LakegateErrors, LakegateRuntime, Settings}
@@ -146,6 +148,25 @@ object OkeraFs {
     }
   }
 
+  /**
+   * Why an s3a file system's configuration does not route through the ensemble, if it does not:
+   * checked when each s3a file system starts (by lakegate's auditor and credentials provider),
+   * so that one made from a configuration a user changed (a reader option, say) fails instead of
+   * being cached for everyone in the JVM.
+   */
+  def misrouted(conf: org.apache.hadoop.conf.Configuration): Option[String] =
+    Option(SparkEnv.get).flatMap(e => Try(Settings.fromSparkConf(e.conf)).toOption) match {
+      case Some(s) if s.okeraFs =>
+        Try(hadoopSettings(s.ensembleEndpoint)).toOption match {
+          case None => Some("the ensemble's URL (spark.lakegate.ensemble) is not valid")
+          case Some(wanted) => wanted.collectFirst {
+            case (k, v) if conf.get(k) != v => s"$k is '${conf.get(k)}' instead of '$v'"
+          }
+        }
+      case Some(_) => None // OKERA_FS off: lakegate's classes only ever refuse (see UnboundCredentialsProvider)
+      case None => Some("no Spark environment in this JVM")
+    }
+
   private val clients = new ConcurrentHashMap[String, EnsembleKeys]()
 
   /** The current user's key, bound to this thread's local properties so its jobs carry it. */
@@ -163,10 +184,40 @@ object OkeraFs {
     key
   }
 
+  /**
+   * Refuses a query reading files with s3 routing settings among its options
+   * (`spark.read.option("fs.s3a.endpoint", …)`): they went into the Hadoop configuration the
+   * files were listed with. An s3a file system of its paths made from such a configuration
+   * (lakegate's auditor and provider refuse to start one, unless the options replaced them too)
+   * is closed, which takes it out of the JVM's cache.
+   */
+  def refuseRelationOverrides(session: SparkSession, plan: LogicalPlan): Unit = plan.foreach {
+    case l: LogicalRelation => l.relation match {
+      case fs: HadoopFsRelation => refuseOptions(session, fs)
+      case _ =>
+    }
+    case _ =>
+  }
+
+  private def refuseOptions(session: SparkSession, fs: HadoopFsRelation): Unit = {
+    val keys = fs.options.keys.filter(isRoutingSetting).toSeq.sorted
+    if (keys.nonEmpty) {
+      // The cache is keyed by scheme, bucket and user, not by configuration: this finds the
+      // instance whatever configuration made it; only one made from a misrouted one is closed.
+      val conf = session.sparkContext.hadoopConfiguration
+      fs.location.rootPaths.foreach { p =>
+        Try(p.getFileSystem(conf)).foreach(f => if (misrouted(f.getConf).nonEmpty) Try(f.close()))
+      }
+      throw LakegateErrors.failure(s"file access goes through the ensemble (OKERA_ENABLE_OKERA_FS) and this " +
+        s"read sets ${keys.mkString(", ")}, which would change how s3a reaches storage; remove the option")
+    }
+  }
+
   /** Before each query is planned: refuse s3a overrides, bind the user's key. */
-  def beforeQuery(session: SparkSession, rt: LakegateRuntime, id: => Identity): Unit =
+  def beforeQuery(session: SparkSession, rt: LakegateRuntime, id: => Identity, plan: LogicalPlan): Unit =
     if (rt.settings.okeraFs) {
       refuseSessionOverrides(session)
+      refuseRelationOverrides(session, plan)
       val conf = session.sparkContext.hadoopConfiguration
       val changed = hadoopSettings(rt.settings.ensembleEndpoint).collect { case (k, v) if conf.get(k) != v => k }
       if (changed.nonEmpty) {

@@ -70,7 +70,7 @@ final class RuleAuthorize(session: SparkSession, postHoc: Boolean) extends Rule[
 
     if (topLevel) {
       val rt = LakegateRuntime.get(session)
-      OkeraFs.beforeQuery(session, rt, rt.identity())
+      OkeraFs.beforeQuery(session, rt, rt.identity(), plan)
     }
     val db = currentDb
     val needs0 = if (topLevel) Commands.needs(plan, db, isTemp) else Commands.Nothing
