@@ -58,6 +58,7 @@ type config struct {
 	memStreams int
 	memSize    int64
 	keep       bool
+	relay      string // internal: "listen,target" runs the bare TCP relay (a child of this program)
 }
 
 func main() {
@@ -69,7 +70,16 @@ func main() {
 	flag.IntVar(&c.memStreams, "streams", 100, "concurrent streams in the memory test")
 	flag.Int64Var(&c.memSize, "stream-size", 1<<30, "bytes per stream in the memory test")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work directory")
+	flag.StringVar(&c.relay, "tcp-relay", "", "internal: run the bare TCP relay 'listen,target' (the throughput ceiling)")
 	flag.Parse()
+	if c.relay != "" {
+		listen, target, _ := strings.Cut(c.relay, ",")
+		if err := tcpRelay(listen, target); err != nil {
+			fmt.Fprintln(os.Stderr, "bench/ensemble relay:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/ensemble:", err)
 		os.Exit(1)
@@ -102,6 +112,33 @@ func zeros(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		n -= k
+	}
+}
+
+// tcpRelay forwards every connection to target with io.Copy between the two
+// TCP connections, which Linux does with splice(2): the cheapest a separate
+// relay process can be, no HTTP, no authorization. The parent checks it is
+// ready with a GET through it.
+func tcpRelay(listen, target string) error {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return err
+		}
+		go func() {
+			defer c.Close()
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				return
+			}
+			defer u.Close()
+			go func() { _, _ = io.Copy(u, c); _ = u.(*net.TCPConn).CloseWrite() }()
+			_, _ = io.Copy(c, u)
+		}()
 	}
 }
 
@@ -291,8 +328,21 @@ func run(c config) error {
 	if err := json.Unmarshal([]byte(out), &cr); err != nil {
 		return err
 	}
+	// The ceiling for a relay in its own process on this machine: a bare TCP relay (splice).
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	raddr := freeAddr()
+	relay, err := start(self, []string{"-tcp-relay", raddr + "," + strings.TrimPrefix(up.URL, "http://")}, nil,
+		filepath.Join(dir, "relay.log"), "http://"+raddr+"/zeros/0")
+	if err != nil {
+		return err
+	}
+	defer relay.stop()
 	direct := client(up.URL, "bench", "bench-secret")
 	proxied := client("http://"+eaddr, cr.AccessKeyId, cr.SecretAccessKey)
+	relayed := client("http://"+raddr, "bench", "bench-secret")
 	ctx := context.Background()
 	if _, err := direct.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil {
 		return err
@@ -309,9 +359,9 @@ func run(c config) error {
 
 	// 1. throughput
 	buf := make([]byte, 256<<10)
-	var dT, pT []float64
+	var dT, pT, rT []float64
 	for i := 0; i < c.bigRuns+1; i++ {
-		for side, cl := range []*s3.Client{direct, proxied} {
+		for side, cl := range []*s3.Client{direct, proxied, relayed} {
 			t0 := time.Now()
 			n, err := getAll(cl, "bench", "big", buf)
 			if err != nil {
@@ -324,20 +374,26 @@ func run(c config) error {
 			if i == 0 {
 				continue // warm-up
 			}
-			if side == 0 {
+			switch side {
+			case 0:
 				dT = append(dT, mbps)
-			} else {
+			case 1:
 				pT = append(pT, mbps)
+			default:
+				rT = append(rT, mbps)
 			}
 		}
 	}
 	slices.Sort(dT)
 	slices.Sort(pT)
-	dm, pm := dT[len(dT)/2], pT[len(pT)/2]
+	slices.Sort(rT)
+	dm, pm, rm := dT[len(dT)/2], pT[len(pT)/2], rT[len(rT)/2]
 	fmt.Printf("\n1. %d MiB GET, %d runs per side, alternating (median MiB/s; min–max)\n", c.bigSize>>20, c.bigRuns)
 	fmt.Printf("   direct to the upstream  %8.0f  (%0.f–%0.f)\n", dm, dT[0], dT[len(dT)-1])
 	fmt.Printf("   through the ensemble    %8.0f  (%0.f–%0.f)\n", pm, pT[0], pT[len(pT)-1])
+	fmt.Printf("   through a bare TCP relay %7.0f  (%0.f–%0.f)  (a process that only splices bytes: the ceiling here)\n", rm, rT[0], rT[len(rT)-1])
 	fmt.Printf("   ratio proxy/direct      %8.3f  (target ≥ 0.9: %s)\n", pm/dm, stats.Met(pm/dm >= 0.9))
+	fmt.Printf("   ratio relay/direct      %8.3f;  proxy/relay %0.3f\n", rm/dm, pm/rm)
 
 	// 2. latency
 	var dL, pL []time.Duration

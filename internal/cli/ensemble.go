@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -37,6 +38,7 @@ func newEnsemble() *cobra.Command {
 		masterFiles  []string
 		maxTTL       time.Duration
 		upstreamWait time.Duration
+		gcPercent    int
 	)
 	cmd := &cobra.Command{
 		Use:   "ensemble",
@@ -56,6 +58,15 @@ with 'lakegate ensemble keygen'). See docs/ensemble.md.`,
 			defer stop()
 			log := slog.Default()
 			cfg.Logger = log
+			if gcPercent < 50 {
+				return fmt.Errorf("--gc-percent %d: give 50 or more (100 is Go's default)", gcPercent)
+			}
+			// Each request allocates a little (verification, signing); with Go's default the
+			// collector runs every few dozen requests and shows in the latency tail. Memory is
+			// per connection, not per byte, so a larger target costs a few MiB.
+			if os.Getenv("GOGC") == "" || cmd.Flags().Changed("gc-percent") {
+				debug.SetGCPercent(gcPercent)
+			}
 			masters, err := s3keys.LoadMasterKeys(masterFiles, os.Getenv(MasterKeyEnv))
 			if err != nil {
 				return err
@@ -109,6 +120,7 @@ with 'lakegate ensemble keygen'). See docs/ensemble.md.`,
 	f.IntVar(&cfg.DecisionCacheSize, "decision-cache-size", ensemble.DefaultCacheSize, "decisions kept")
 	f.BoolVar(&cfg.AcceptSelfSigned, "insecure-accept-self-signed", false, "issue access keys to users whose token the planner verified only as self-signed (proofs of concept only)")
 	f.Int64Var(&cfg.AuditMaxBytes, "audit-max-bytes", 64<<20, "size at which the audit log file is rotated")
+	f.IntVar(&gcPercent, "gc-percent", 400, "Go garbage collector target (GOGC), fewer collections in the latency tail; GOGC in the environment wins unless this is given")
 	cmd.AddCommand(newEnsembleCredentials(), newEnsembleRevoke(), newEnsembleKeygen())
 	return cmd
 }
