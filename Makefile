@@ -129,7 +129,7 @@ test-ensemble-go: build
 test-ensemble-py: build
 	LAKEGATE_BIN=$(CURDIR)/$(BIN) scripts/ensemble-test.sh
 
-## test-ensemble-s3a: Spark's s3a (pyspark 3.5, hadoop-aws 3.3.4) through the proxy, keys set by hand
+## test-ensemble-s3a: OKERA_ENABLE_OKERA_FS: Spark's s3a through the proxy with each user's key (Spark 3.5 and 4.0)
 test-ensemble-s3a: build
 	LAKEGATE_BIN=$(CURDIR)/$(BIN) scripts/ensemble-s3a-test.sh
 

@@ -183,7 +183,7 @@ S3 access through the ensemble (S3 proxy). Which mode for which cluster: docs/da
 	f.StringVar(&auth, "auth", "", "authentication mode: signing-key, cluster-token, self-signed or okera-token")
 	f.StringVar(&o.Planner, "planner", "", "planner host[:port] the cluster uses (port 12050 when omitted)")
 	f.StringVar(&o.InitScript, "init-script", "", "location of lakegate-init.sh: s3://…, dbfs:/…, /Volumes/… or /Workspace/…")
-	f.BoolVar(&o.OkeraFS, "okera-fs", false, "route the cluster's S3 access through the ensemble (S3 proxy): OKERA_ENABLE_OKERA_FS=true; needs --ensemble and a Spark 3.5 runtime (15.x/16.x)")
+	f.BoolVar(&o.OkeraFS, "okera-fs", false, "route the cluster's S3 access through the ensemble (S3 proxy): OKERA_ENABLE_OKERA_FS=true; needs --ensemble")
 	f.StringVar(&o.Ensemble, "ensemble", "", "the ensemble's base URL for --okera-fs: http://host[:port] or https://host[:port]")
 	f.StringVar(&o.SecretsScope, "secrets-scope", databricks.DefaultSecretsScope, "Databricks secret scope holding the key or token")
 	f.StringVar(&o.SecretKey, "secret-key", "", "key of the secret in the scope (default: jwt-signing-key, cluster-token or okera-token, by mode)")

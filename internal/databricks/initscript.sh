@@ -239,12 +239,6 @@ case " $LG_VARIANTS " in
 *) die "LAKEGATE_JAR_VARIANT=$VARIANT is not a lakegate jar; use one of: $LG_VARIANTS" ;;
 esac
 JAR=lakegate-spark-$VARIANT.jar
-if [ "$USE_ENSEMBLE" = true ]; then
-	case $VARIANT in
-	3.5_*) ;;
-	*) die "OKERA_ENABLE_OKERA_FS needs a Databricks runtime with Spark 3.5 (15.x/16.x) in this lakegate version (this node: runtime ${RUNTIME:-unknown}, jar $JAR); use a 15.x or 16.x runtime, or set OKERA_ENABLE_OKERA_FS=false" ;;
-	esac
-fi
 
 WANT_SHA256=
 while read -r lg_name lg_sum; do

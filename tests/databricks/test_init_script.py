@@ -455,13 +455,13 @@ def test_okera_fs_bad_ensemble_refused(sandbox, planner, keys, value, why):
     assert "evil" not in sandbox.log()
 
 
-@pytest.mark.parametrize("env", [{"DATABRICKS_RUNTIME_VERSION": "17.3"},
-                                 {"DATABRICKS_RUNTIME_VERSION": "18.0", "LAKEGATE_JAR_VARIANT": "4.0_2.13"}],
-                         ids=["17.3", "forced-4.0"])
-def test_okera_fs_needs_spark_35(sandbox, planner, keys, ensemble, env):
-    p = sandbox.run({**okera_fs_env(planner, keys, ensemble.url), **env})
-    refused(sandbox, p, "OKERA_ENABLE_OKERA_FS needs a Databricks runtime with Spark 3.5 (15.x/16.x) in this lakegate version")
-    assert ensemble.paths == []
+def test_okera_fs_on_spark_40(sandbox, planner, keys, ensemble):
+    """17.x (Spark 4.0, hadoop-aws 3.4 with the AWS SDK v2) gets the same settings."""
+    p = sandbox.run(okera_fs_env(planner, keys, ensemble.url, runtime="17.3"))
+    assert p.returncode == 0, p.stderr
+    conf = sandbox.conf()
+    assert {k: conf.get(k) for k in okera_fs_conf(ensemble.url)} == okera_fs_conf(ensemble.url)
+    assert sandbox.jars() == ["lakegate-spark-4.0_2.13.jar"]
 
 
 def test_okera_fs_worker_gets_the_jar_only(sandbox, keys):

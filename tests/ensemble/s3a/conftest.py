@@ -1,4 +1,5 @@
-"""Spark's s3a connector (hadoop-aws 3.3.4, AWS SDK for Java v1) through the real proxy with the
+"""Spark's s3a connector (hadoop-aws 3.3.4 with the AWS SDK for Java v1 on Spark 3.5, hadoop-aws 3.4.1
+with the SDK v2 on Spark 4.0) through the real proxy with the
 lakegate extension's OKERA_ENABLE_OKERA_FS: a planner, an ensemble and moto's S3 server as the
 upstream, as processes; one local SparkSession (driver and executor threads in one JVM, tasks as
 on a cluster) whose s3a the extension points at the proxy. Each user's requests are signed with
@@ -21,7 +22,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 BIN = os.environ.get("LAKEGATE_BIN") or str(ROOT / "bin" / "lakegate")
 MOTO_PYTHON = os.environ.get("LAKEGATE_MOTO_PYTHON") or str(ROOT / ".venv-ensemble" / "bin" / "python")
-S3A_JARS = os.environ.get("LAKEGATE_S3A_JARS") or str(ROOT / ".cache" / "jars" / "ensemble-s3a")
+# Set by scripts/ensemble-s3a-test.sh for the Spark line it runs (defaults: Spark 3.5).
+S3A_JARS = os.environ.get("LAKEGATE_S3A_JARS") or str(ROOT / ".cache" / "jars" / "ensemble-s3a-3.5")
 EXTENSION_JAR = os.environ.get("LAKEGATE_SPARK_JAR") or str(ROOT / "build" / "spark" / "lakegate-spark-3.5_2.12.jar")
 USERS = {"admin": "admin", "alice": "analysts", "bob": "eng"}
 

@@ -31,7 +31,14 @@ def data(spark, grants):
 
 
 def error_text(exc: Exception) -> str:
-    return str(exc.java_exception) if isinstance(exc, Py4JJavaError) else str(exc)
+    """The Java exception and its causes (Spark 4 wraps task failures in a summary)."""
+    if not isinstance(exc, Py4JJavaError):
+        return str(exc)
+    parts, e = [], exc.java_exception
+    while e is not None and len(parts) < 20:
+        parts.append(e.toString())
+        e = e.getCause()
+    return "\n".join(parts)
 
 
 def refused_by_proxy(exc: Exception) -> bool:

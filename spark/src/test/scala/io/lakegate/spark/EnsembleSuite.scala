@@ -48,9 +48,9 @@ class EnsembleSuite extends AnyFunSuite {
     assert(s.keys.forall(OkeraFs.isRoutingSetting), "install removes every routing setting, then sets these")
   }
 
-  test("OKERA_ENABLE_OKERA_FS is refused on Spark 4.0 in this version, available on 3.5") {
-    if (SparkShim.sparkLine == "3.5") S3aSupport.require()
-    else assert(intercept[LakegateException](S3aSupport.require()).getMessage.contains("Spark 3.5"))
+  test("OKERA_ENABLE_OKERA_FS works with the s3a of each Spark line") {
+    S3aSupport.require()
+    assert(S3aSupport.hadoopAwsVersion == (if (SparkShim.sparkLine == "3.5") "3.3.4" else "3.4.1"))
   }
 
   /** A stand-in for the ensemble's credentials endpoint, answering with `answer(token)`. */
