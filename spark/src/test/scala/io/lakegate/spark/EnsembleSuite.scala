@@ -39,7 +39,8 @@ class EnsembleSuite extends AnyFunSuite {
       assert(OkeraFs.isRoutingSetting(k), k)
     }
     for (k <- Seq("fs.s3a.connection.maximum", "fs.s3a.threads.max", "fs.s3a.multipart.size", "fs.s3a.readahead.range",
-      "spark.hadoop.fs.s3a.committer.name", "fs.s3a.attempts.maximum", "fs.defaultFS", "spark.sql.shuffle.partitions")) {
+      "spark.hadoop.fs.s3a.committer.name", "fs.s3a.attempts.maximum", "fs.s3a.encryption.algorithm",
+      "fs.s3a.server-side-encryption-algorithm", "fs.defaultFS", "spark.sql.shuffle.partitions")) {
       assert(!OkeraFs.isRoutingSetting(k), k)
     }
     val s = OkeraFs.hadoopSettings("http://ens:5010").toMap

@@ -62,7 +62,8 @@ object OkeraFs {
     "fs.s3a.bucket.probe" -> "0")
 
   /**
-   * s3a settings that only tune how it works (pools, timeouts, retries, buffers, committers)
+   * s3a settings that only tune how it works (pools, timeouts, retries, buffers, committers,
+   * server-side encryption)
    * and may stay in the cluster's configuration or be set by a session. Every other s3 setting
    * may change where requests go or how they are signed (endpoints, per-bucket options, proxies,
    * credentials, signers, client factories, auditors, implementations, ...): lakegate removes it
@@ -77,7 +78,9 @@ object OkeraFs {
     "fs.s3a.list.version", "fs.s3a.directory.marker.", "fs.s3a.change.detection.", "fs.s3a.committer.",
     "fs.s3a.multiobjectdelete.enable", "fs.s3a.bulk.delete.page.size", "fs.s3a.etag.checksum.enabled",
     "fs.s3a.create.performance", "fs.s3a.downgrade.syncable.exceptions", "fs.s3a.executor.capacity",
-    "fs.s3a.impl.disable.cache")
+    "fs.s3a.impl.disable.cache",
+    // Server-side encryption only adds headers to uploads, which the proxy passes on.
+    "fs.s3a.server-side-encryption", "fs.s3a.encryption.algorithm", "fs.s3a.encryption.key")
 
   /** A Hadoop setting (or spark.hadoop.* Spark setting) that could take s3 access around the proxy. */
   def isRoutingSetting(key: String): Boolean = {
