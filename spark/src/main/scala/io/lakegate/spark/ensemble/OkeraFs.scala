@@ -24,7 +24,7 @@ import io.lakegate.spark.auth.Identity
  * How a request finds its user:
  *  - s3a opens an audit span on the thread that calls the file system (open, create, list,
  *    rename, ...), and every AWS request it makes for that call, on any thread, belongs to the
- *    span. lakegate's auditor (EnsembleAuditor, per Spark line) takes the key when the span is
+ *    span. lakegate's auditor (EnsembleAuditor; EnsembleSpan per AWS SDK) takes the key when the span is
  *    opened and puts it on each request the span creates;
  *  - on the driver the key is the current user's (the extension's identity of this thread),
  *    exchanged for a JWT at the ensemble; the extension also binds it to the thread's local
@@ -169,6 +169,10 @@ object OkeraFs {
       case Some(_) => None // OKERA_FS off: lakegate's classes only ever refuse (see UnboundCredentialsProvider)
       case None => Some("no Spark environment in this JVM")
     }
+
+  def misroutedMessage(why: String): String =
+    s"lakegate: this s3a file system does not go through the ensemble ($why); S3 settings may not be changed " +
+      "under OKERA_ENABLE_OKERA_FS"
 
   private val clients = new ConcurrentHashMap[String, EnsembleKeys]()
 

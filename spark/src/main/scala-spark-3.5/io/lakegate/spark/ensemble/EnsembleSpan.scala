@@ -5,36 +5,13 @@ import java.net.URI
 import com.amazonaws.{AmazonWebServiceRequest, SdkClientException}
 import com.amazonaws.auth.{AWSCredentials, AWSCredentialsProvider, AWSStaticCredentialsProvider, BasicAWSCredentials}
 import org.apache.hadoop.conf.Configuration
-import org.apache.hadoop.fs.s3a.audit.{AuditFailureException, AuditSpanS3A, OperationAuditorOptions}
-import org.apache.hadoop.fs.s3a.audit.impl.{AbstractAuditSpanImpl, AbstractOperationAuditor}
+import org.apache.hadoop.fs.s3a.audit.AuditFailureException
+import org.apache.hadoop.fs.s3a.audit.impl.AbstractAuditSpanImpl
 
-/**
- * s3a's auditor under OKERA_ENABLE_OKERA_FS (hadoop-aws 3.3.x, AWS SDK for Java v1): each span
- * (one file system call) takes the key of the user it runs for when it is opened, on the
- * caller's thread, and sets it as the credentials of every request created in it, which keeps
- * uploads and copies that s3a runs on its own thread pools with their user.
- */
-class EnsembleAuditor extends AbstractOperationAuditor("lakegate-ensemble") {
-  // A file system made from a configuration that does not route through the ensemble (a user's
-  // reader option, per-bucket setting, ...) fails to start rather than be cached for everyone.
-  override def init(options: OperationAuditorOptions): Unit = {
-    OkeraFs.misrouted(options.getConfiguration).foreach { why =>
-      throw new AuditFailureException(s"lakegate: this s3a file system does not go through the ensemble ($why); " +
-        "S3 settings may not be changed under OKERA_ENABLE_OKERA_FS")
-    }
-    super.init(options)
-  }
+// The AWS SDK for Java v1 side of OKERA_ENABLE_OKERA_FS (hadoop-aws 3.3.x): the span that sets the
+// user's key on each request, and the file system's own credentials provider, which has none.
 
-  private lazy val unbonded: AuditSpanS3A = new EnsembleSpan(createSpanID(), "outside any operation",
-    Left("an S3 request outside of any file system operation"), valid = false)
-
-  override def createSpan(operation: String, path1: String, path2: String): AuditSpanS3A =
-    new EnsembleSpan(createSpanID(), operation, OkeraFs.keyForCurrentThread(), valid = true)
-
-  override def getUnbondedSpan: AuditSpanS3A = unbonded
-}
-
-private final class EnsembleSpan(id: String, operation: String, key: Either[String, AccessKey], valid: Boolean)
+private[ensemble] final class EnsembleSpan(id: String, operation: String, key: Either[String, AccessKey], valid: Boolean)
   extends AbstractAuditSpanImpl(id, operation) {
 
   private lazy val provider: AWSCredentialsProvider = key match {
@@ -70,8 +47,7 @@ class UnboundCredentialsProvider(uri: URI, conf: Configuration) extends AWSCrede
   def this() = this(null, null)
 
   if (conf != null) OkeraFs.misrouted(conf).foreach { why =>
-    throw new SdkClientException(s"lakegate: the s3a file system of $uri does not go through the ensemble ($why); " +
-      "S3 settings may not be changed under OKERA_ENABLE_OKERA_FS")
+    throw new SdkClientException(OkeraFs.misroutedMessage(why))
   }
 
   override def getCredentials: AWSCredentials =
