@@ -25,7 +25,7 @@ MOTO_PYTHON = os.environ.get("LAKEGATE_MOTO_PYTHON") or str(ROOT / ".venv-ensemb
 # Set by scripts/ensemble-s3a-test.sh for the Spark line it runs (defaults: Spark 3.5).
 S3A_JARS = os.environ.get("LAKEGATE_S3A_JARS") or str(ROOT / ".cache" / "jars" / "ensemble-s3a-3.5")
 EXTENSION_JAR = os.environ.get("LAKEGATE_SPARK_JAR") or str(ROOT / "build" / "spark" / "lakegate-spark-3.5_2.12.jar")
-USERS = {"admin": "admin", "alice": "analysts", "bob": "eng"}
+USERS = {"admin": "admin", "alice": "analysts", "bob": "eng", "carol": "eng"}
 
 
 def free_port() -> int:
@@ -78,7 +78,7 @@ class World:
                      "--jwt-public-key", str(keys / "jwt-public.pem"), "--trusted-proxy", "svc-ensemble"],
                     "planner", f"http://{self.planner}/readyz", clean_env())
         self.endpoint = f"http://127.0.0.1:{free_port()}"
-        self._start([BIN, "ensemble", "--listen", self.endpoint[len("http://"):], "--planner", self.planner,
+        self.ensemble = self._start([BIN, "ensemble", "--listen", self.endpoint[len("http://"):], "--planner", self.planner,
                      "--upstream", self.moto, "--upstream-style", "path", "--master-key-file", str(master),
                      "--data-dir", str(root / "ensemble"), "--log-level", os.environ.get("LAKEGATE_S3A_LOG_LEVEL", "info")],
                     "ensemble", self.endpoint + "/_lakegate/healthz",
@@ -93,6 +93,7 @@ class World:
         p = subprocess.Popen(argv, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
         self.procs.append(p)
         wait_http(ready, p, log, name)
+        return p
 
     def token(self, user, *groups):
         args = ["token", "--key", str(self.priv), "--user", user, "--ttl", "2h"]

@@ -216,3 +216,19 @@ def test_a_reader_option_cannot_make_a_misrouted_file_system(spark, data, as_use
     assert "does not go through the ensemble" in error_text(e.value), error_text(e.value)
     spark.range(0, 3).write.mode("overwrite").parquet("s3a://spare/x")
     assert spark.read.parquet("s3a://spare/x").count() == 3
+
+
+def test_with_the_ensemble_down_only_s3_fails(spark, data, as_user, world):
+    """Last in the module: stops the ensemble. A user who holds no key yet: queries that read no
+    S3 still run; an S3 read fails closed, saying the ensemble could not issue a key."""
+    world.ensemble.terminate()
+    world.ensemble.wait(timeout=20)
+    as_user("carol")
+    assert spark.sql("SELECT 1 AS x").collect()[0].x == 1
+    assert spark.range(0, 10).count() == 10
+    with pytest.raises(Exception) as e:
+        spark.read.parquet(SALES).count()
+    assert "could not issue an S3 access key for user 'carol'" in error_text(e.value), error_text(e.value)
+    with pytest.raises(Exception) as e:
+        spark.sparkContext.binaryFiles(SALES).count()
+    assert "could not issue an S3 access key for user 'carol'" in error_text(e.value), error_text(e.value)

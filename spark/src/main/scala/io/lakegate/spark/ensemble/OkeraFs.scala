@@ -12,7 +12,7 @@ import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan
 import org.apache.spark.sql.execution.datasources.{HadoopFsRelation, LogicalRelation}
 import org.apache.spark.sql.lakegate.SessionAccess
 
-import io.lakegate.spark.{LakegateErrors, LakegateRuntime, Settings}
+import io.lakegate.spark.{LakegateErrors, LakegateException, LakegateRuntime, Settings}
 import io.lakegate.spark.auth.Identity
 
 /**
@@ -41,6 +41,7 @@ object OkeraFs {
   val AccessKeyProperty = "spark.lakegate.ensemble.accessKey"
   val SecretKeyProperty = "spark.lakegate.ensemble.secretKey"
   val BoundToProperty = "spark.lakegate.ensemble.boundTo"
+  val NoKeyProperty = "spark.lakegate.ensemble.noKey" // why the query's tasks carry no key
 
   val AuditorClass = "io.lakegate.spark.ensemble.EnsembleAuditor"
   val ProviderClass = "io.lakegate.spark.ensemble.UnboundCredentialsProvider"
@@ -187,8 +188,16 @@ object OkeraFs {
       sc.setLocalProperty(AccessKeyProperty, key.accessKeyId)
       sc.setLocalProperty(SecretKeyProperty, key.secretAccessKey)
       sc.setLocalProperty(BoundToProperty, id.user)
+      sc.setLocalProperty(NoKeyProperty, null)
     }
     key
+  }
+
+  /** No key for the jobs of this thread, and why: their S3 requests fail with that reason. */
+  private def unbind(rt: LakegateRuntime, why: String): Unit = {
+    val sc = rt.sc
+    Seq(AccessKeyProperty, SecretKeyProperty, BoundToProperty).foreach(sc.setLocalProperty(_, null))
+    sc.setLocalProperty(NoKeyProperty, why)
   }
 
   /**
@@ -231,7 +240,11 @@ object OkeraFs {
         throw LakegateErrors.failure(s"file access goes through the ensemble (OKERA_ENABLE_OKERA_FS) and the " +
           s"cluster's Hadoop configuration was changed (${changed.mkString(", ")}); restart the cluster")
       }
-      bind(rt, id)
+      // A query that reads no S3 runs even when no key can be had (the ensemble is down, say);
+      // one that does fails at its first S3 request, with this reason.
+      try bind(rt, id) catch {
+        case e: LakegateException => unbind(rt, e.getMessage.stripPrefix("lakegate: "))
+      }
     }
 
   /** The key for an S3 request made on this thread, or why there is none. */
@@ -258,8 +271,9 @@ object OkeraFs {
     val secret = tc.getLocalProperty(SecretKeyProperty)
     val boundTo = Option(tc.getLocalProperty(BoundToProperty)).getOrElse("")
     if (id == null || secret == null) {
-      Left("this task carries no ensemble access key: its job was not started by a query the lakegate " +
-        "extension planned (OKERA_ENABLE_OKERA_FS needs the extension on the driver)")
+      Left(Option(tc.getLocalProperty(NoKeyProperty)).getOrElse("this task carries no ensemble access key: its " +
+        "job was not started by a query the lakegate extension planned (OKERA_ENABLE_OKERA_FS needs the extension " +
+        "on the driver)"))
     } else {
       val runsFor = Option(tc.getLocalProperty(userProperty)).map(_.trim).filter(_.nonEmpty)
       runsFor match {
