@@ -8,7 +8,7 @@ import java.util.concurrent.atomic.AtomicInteger
 import com.sun.net.httpserver.{HttpExchange, HttpServer}
 import org.scalatest.funsuite.AnyFunSuite
 
-import io.lakegate.spark.ensemble.{EnsembleKeys, OkeraFs, S3aSupport}
+import io.lakegate.spark.ensemble.{AccessKey, EnsembleKeys, OkeraFs, S3aSupport}
 
 class EnsembleSuite extends AnyFunSuite {
 
@@ -91,6 +91,19 @@ class EnsembleSuite extends AnyFunSuite {
       assert(c1.boundTo == "carol" && c2.boundTo == "dave" && c1.accessKeyId != c2.accessKeyId)
       assert(calls.get == 4)
       assert(!a1.toString.contains("secret"), "keys never print their secret")
+    }
+    withEndpoint(tok => { Thread.sleep(50); (200, key(tok, "LGK" + n.incrementAndGet(), Instant.now().plusSeconds(3600))) }) {
+      (url, calls) =>
+        // Threads asking at once for the same user wait for one exchange.
+        val keys = new EnsembleKeys(url, 2000, 2000)
+        val pool = java.util.concurrent.Executors.newFixedThreadPool(8)
+        try {
+          val ask = new java.util.concurrent.Callable[AccessKey] {
+            def call(): AccessKey = keys.forPrincipal("user:alice", "alice", "alice")
+          }
+          val got = (1 to 16).map(_ => pool.submit(ask)).map(_.get)
+          assert(got.map(_.accessKeyId).distinct.size == 1 && calls.get == 1)
+        } finally pool.shutdown()
     }
     withEndpoint(tok => (200, key(tok, "LGK" + n.incrementAndGet(), Instant.now().plusSeconds(1)))) { (url, calls) =>
       val keys = new EnsembleKeys(url, 2000, 2000)

@@ -36,18 +36,27 @@ final class EnsembleKeys(val endpoint: String, connectTimeoutMs: Int, requestTim
     .build()
   private val url = URI.create(endpoint.stripSuffix("/") + "/_lakegate/credentials")
   private val keys = new ConcurrentHashMap[String, AccessKey]()
+  private val locks = new ConcurrentHashMap[String, Object]()
 
   /** The key of a principal (see Credentials.principalKey), exchanging `token` when needed. */
   def forPrincipal(principal: String, boundTo: String, token: => String): AccessKey = {
-    val now = System.currentTimeMillis()
     val cacheKey = principal + "\u0000" + boundTo
-    val k = keys.get(cacheKey)
-    if (k != null && now < k.renewAtMs) k
-    else {
-      val issued = issue(token, boundTo, now)
-      if (keys.size > 10000) keys.clear()
-      keys.put(cacheKey, issued)
-      issued
+    def fresh(): AccessKey = {
+      val k = keys.get(cacheKey)
+      if (k != null && System.currentTimeMillis() < k.renewAtMs) k else null
+    }
+    val k = fresh()
+    if (k != null) k
+    else locks.computeIfAbsent(cacheKey, _ => new Object).synchronized {
+      // One exchange per principal at a time: the threads that waited take its key.
+      val again = fresh()
+      if (again != null) again
+      else {
+        val issued = issue(token, boundTo, System.currentTimeMillis())
+        if (keys.size > 10000) { keys.clear(); locks.clear() }
+        keys.put(cacheKey, issued)
+        issued
+      }
     }
   }
 
