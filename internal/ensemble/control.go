@@ -119,19 +119,51 @@ func (s *Server) controlDone(w http.ResponseWriter, rec *audit.Record, start tim
 	}
 }
 
-func (s *Server) credentials(w http.ResponseWriter, r *http.Request) {
+// control is one request to a control endpoint: its audit record, the
+// function that ends it (controlDone) and the caller's bearer token.
+type control struct {
+	start time.Time
+	rec   audit.Record
+	done  func(status int, outcome, reason string, v any)
+	tok   string
+}
+
+// beginControl starts a control request, which must be a POST with a bearer
+// token (whose names it in the error); ok is false when it was answered.
+func (s *Server) beginControl(w http.ResponseWriter, r *http.Request, kind, whose string) (c *control, ok bool) {
 	start := s.now()
 	if r.Method != http.MethodPost {
 		writeJSON(w, http.StatusMethodNotAllowed, jsonError{"use POST"})
+		return nil, false
+	}
+	c = &control{start: start, rec: s.controlRecord(r, kind, start), tok: bearer(r)}
+	c.done = s.controlDone(w, &c.rec, start)
+	if c.tok == "" {
+		c.done(http.StatusUnauthorized, audit.OutcomeDenied, "no bearer token", jsonError{"send " + whose + " JWT as 'Authorization: Bearer <token>'"})
+		return nil, false
+	}
+	return c, true
+}
+
+// caller verifies the control request's token with the planner and puts its
+// user in the audit record; ok is false when the request was answered.
+func (s *Server) caller(r *http.Request, c *control) (who *lakegatev1.WhoAmIResponse, ok bool) {
+	who, status, err := s.whoami(r.Context(), c.tok)
+	if err != nil {
+		c.rec.AuthFailure = "token_refused"
+		c.done(status, audit.OutcomeDenied, err.Error(), jsonError{err.Error()})
+		return nil, false
+	}
+	c.rec.User, c.rec.Groups = who.User, who.Groups
+	return who, true
+}
+
+func (s *Server) credentials(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.beginControl(w, r, "CREDENTIALS", "the user's")
+	if !ok {
 		return
 	}
-	rec := s.controlRecord(r, "CREDENTIALS", start)
-	done := s.controlDone(w, &rec, start)
-	tok := bearer(r)
-	if tok == "" {
-		done(http.StatusUnauthorized, audit.OutcomeDenied, "no bearer token", jsonError{"send the user's JWT as 'Authorization: Bearer <token>'"})
-		return
-	}
+	start, rec, done := c.start, &c.rec, c.done
 	ttl := s.cfg.CredentialsTTL
 	if v := r.URL.Query().Get("ttl"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -141,13 +173,10 @@ func (s *Server) credentials(w http.ResponseWriter, r *http.Request) {
 		}
 		ttl = d
 	}
-	who, status, err := s.whoami(r.Context(), tok)
-	if err != nil {
-		rec.AuthFailure = "token_refused"
-		done(status, audit.OutcomeDenied, err.Error(), jsonError{err.Error()})
+	who, ok := s.caller(r, c)
+	if !ok {
 		return
 	}
-	rec.User, rec.Groups = who.User, who.Groups
 	creds, err := s.keys.Issue(who.User, who.Groups, ttl, start)
 	if err != nil {
 		done(http.StatusBadRequest, audit.OutcomeError, err.Error(), jsonError{err.Error()})
@@ -162,30 +191,20 @@ func (s *Server) credentials(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
-	start := s.now()
-	if r.Method != http.MethodPost {
-		writeJSON(w, http.StatusMethodNotAllowed, jsonError{"use POST"})
+	c, ok := s.beginControl(w, r, "REVOKE", "your")
+	if !ok {
 		return
 	}
-	rec := s.controlRecord(r, "REVOKE", start)
-	done := s.controlDone(w, &rec, start)
-	tok := bearer(r)
-	if tok == "" {
-		done(http.StatusUnauthorized, audit.OutcomeDenied, "no bearer token", jsonError{"send your JWT as 'Authorization: Bearer <token>'"})
-		return
-	}
+	start, rec, done := c.start, &c.rec, c.done
 	var req RevokeRequest
 	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&req); err != nil && err != io.EOF {
 		done(http.StatusBadRequest, audit.OutcomeError, "bad body", jsonError{`the body must be {"accessKeyId": "..."} or {"user": "..."}`})
 		return
 	}
-	who, status, err := s.whoami(r.Context(), tok)
-	if err != nil {
-		rec.AuthFailure = "token_refused"
-		done(status, audit.OutcomeDenied, err.Error(), jsonError{err.Error()})
+	who, ok := s.caller(r, c)
+	if !ok {
 		return
 	}
-	rec.User, rec.Groups = who.User, who.Groups
 	rev := s.keys.Revocations()
 	switch {
 	case req.AccessKeyID != "":
