@@ -5,53 +5,18 @@ service user (--trusted-proxy); users get access keys with `lakegate ensemble cr
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 import boto3
 import pytest
 from botocore.config import Config
 
-BIN = os.environ.get("LAKEGATE_BIN") or os.path.join(os.path.dirname(__file__), "..", "..", "bin", "lakegate")
+from procs import BIN, clean_env, free_port, lakegate, wait_http
+
 UPSTREAM_KEY = ("moto-upstream", "moto-upstream-secret")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def clean_env(**extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAKEGATE_", "OKERA_", "AWS_"))}
-    env.update(extra)
-    return env
-
-
-def lakegate(*args, env=None, check=True) -> subprocess.CompletedProcess:
-    r = subprocess.run([BIN, *args], env=env or clean_env(), capture_output=True, text=True, timeout=60)
-    if check and r.returncode != 0:
-        raise AssertionError(f"lakegate {' '.join(args)} exited {r.returncode}\n{r.stdout}\n{r.stderr}")
-    return r
-
-
-def wait_http(url: str, proc: subprocess.Popen, log: str, what: str) -> None:
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited at start:\n{open(log).read()}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} not ready in 30s:\n{open(log).read()}")
 
 
 class World:

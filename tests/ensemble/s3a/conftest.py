@@ -7,59 +7,23 @@ that user's access key, which the extension exchanges for the user's JWT (signin
 hands to the query's tasks. scripts/ensemble-s3a-test.sh runs this with .venv-spark35 (pyspark)
 and starts moto from .venv-ensemble."""
 
-import json
 import os
 import shutil
-import socket
 import subprocess
+import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-BIN = os.environ.get("LAKEGATE_BIN") or str(ROOT / "bin" / "lakegate")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from procs import BIN, ROOT, clean_env, free_port, lakegate, wait_http  # noqa: E402
 MOTO_PYTHON = os.environ.get("LAKEGATE_MOTO_PYTHON") or str(ROOT / ".venv-ensemble" / "bin" / "python")
 # Set by scripts/ensemble-s3a-test.sh for the Spark line it runs (defaults: Spark 3.5).
 S3A_JARS = os.environ.get("LAKEGATE_S3A_JARS") or str(ROOT / ".cache" / "jars" / "ensemble-s3a-3.5")
 EXTENSION_JAR = os.environ.get("LAKEGATE_SPARK_JAR") or str(ROOT / "build" / "spark" / "lakegate-spark-3.5_2.12.jar")
 USERS = {"admin": "admin", "alice": "analysts", "bob": "eng", "carol": "eng"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def clean_env(**extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAKEGATE_", "OKERA_", "AWS_"))}
-    env.update(extra)
-    return env
-
-
-def lakegate(*args, env=None) -> str:
-    r = subprocess.run([BIN, *args], env=env or clean_env(), capture_output=True, text=True, timeout=60)
-    if r.returncode != 0:
-        raise AssertionError(f"lakegate {' '.join(args)} exited {r.returncode}\n{r.stdout}\n{r.stderr}")
-    return r.stdout
-
-
-def wait_http(url, proc, log, what):
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited at start:\n{Path(log).read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} not ready in 30s:\n{Path(log).read_text()}")
 
 
 class World:
@@ -99,14 +63,10 @@ class World:
         args = ["token", "--key", str(self.priv), "--user", user, "--ttl", "2h"]
         if groups:
             args += ["--groups", ",".join(groups)]
-        return lakegate(*args).strip()
+        return lakegate(*args).stdout.strip()
 
     def sql(self, stmts):
         lakegate("sql", stmts, env=clean_env(OKERA_PLANNER=self.planner, OKERA_TOKEN=self.token("root", "admin")))
-
-    def key(self, user, *groups) -> dict:
-        return json.loads(lakegate("ensemble", "credentials",
-                                   env=clean_env(OKERA_TOKEN=self.token(user, *groups), LAKEGATE_ENSEMBLE=self.endpoint)))
 
     def stop(self):
         for p in reversed(self.procs):
