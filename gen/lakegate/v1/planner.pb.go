@@ -210,7 +210,10 @@ type AuthObject struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Database string                 `protobuf:"bytes,1,opt,name=database,proto3" json:"database,omitempty"`
 	Table    string                 `protobuf:"bytes,2,opt,name=table,proto3" json:"table,omitempty"`
-	IsView   bool                   `protobuf:"varint,3,opt,name=is_view,json=isView,proto3" json:"is_view,omitempty"`
+	// The engine says the relation is a permanent view. A claim: it never
+	// grants anything by itself. With action ACTION_CREATE or ACTION_ALTER and
+	// view_reads it asks the planner to record the view (see view_reads).
+	IsView bool `protobuf:"varint,3,opt,name=is_view,json=isView,proto3" json:"is_view,omitempty"`
 	// Columns of the table as the engine sees them. For SELECT every column
 	// of the relation should be sent, not only those the query names, so the
 	// decision can be applied under the relation.
@@ -220,11 +223,25 @@ type AuthObject struct {
 	// Overrides the request's action for this object (e.g. INSERT target of
 	// a query that reads other tables).
 	Action Action `protobuf:"varint,6,opt,name=action,proto3,enum=lakegate.v1.Action" json:"action,omitempty"`
-	// "db.view" when this relation is read through that permanent view, which
-	// must be in the same request: the view's grant decides (definer rights).
+	// "db.view" when this relation (a table, a view or a URI) is read by the
+	// definition of that permanent view: the IMMEDIATELY enclosing view, not
+	// the outermost one. The relation is then decided with the rights of the
+	// view's definer, at the time of reading, when all of these hold: the
+	// planner recorded db.view from an authorized CREATE or ALTER VIEW (see
+	// view_reads), this relation is among the reads it recorded, the view is
+	// in the same request and allowed, and the action is SELECT. Otherwise the
+	// relation is decided with the caller's own grants.
 	UnderView string `protobuf:"bytes,7,opt,name=under_view,json=underView,proto3" json:"under_view,omitempty"`
 	// Storage location of the table, when known; recorded by the planner.
-	Location      string `protobuf:"bytes,8,opt,name=location,proto3" json:"location,omitempty"`
+	Location string `protobuf:"bytes,8,opt,name=location,proto3" json:"location,omitempty"`
+	// The objects the view's definition reads directly: tables, views, or
+	// path URIs (not the objects beneath those views). Set only on a CREATE or
+	// ALTER of a view (is_view true, action ACTION_CREATE or ACTION_ALTER);
+	// anywhere else the request is refused. The planner decides each read as
+	// a SELECT by the caller; if any is denied the whole object is denied.
+	// When it is allowed the planner records the view, its columns, the
+	// caller as its definer and these reads before it answers.
+	ViewReads     []*ViewRead `protobuf:"bytes,9,rep,name=view_reads,json=viewReads,proto3" json:"view_reads,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -315,6 +332,74 @@ func (x *AuthObject) GetLocation() string {
 	return ""
 }
 
+func (x *AuthObject) GetViewReads() []*ViewRead {
+	if x != nil {
+		return x.ViewReads
+	}
+	return nil
+}
+
+// One object a view's definition reads: database and table, or a URI.
+type ViewRead struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Database      string                 `protobuf:"bytes,1,opt,name=database,proto3" json:"database,omitempty"`
+	Table         string                 `protobuf:"bytes,2,opt,name=table,proto3" json:"table,omitempty"`
+	Uri           string                 `protobuf:"bytes,3,opt,name=uri,proto3" json:"uri,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ViewRead) Reset() {
+	*x = ViewRead{}
+	mi := &file_lakegate_v1_planner_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ViewRead) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ViewRead) ProtoMessage() {}
+
+func (x *ViewRead) ProtoReflect() protoreflect.Message {
+	mi := &file_lakegate_v1_planner_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ViewRead.ProtoReflect.Descriptor instead.
+func (*ViewRead) Descriptor() ([]byte, []int) {
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ViewRead) GetDatabase() string {
+	if x != nil {
+		return x.Database
+	}
+	return ""
+}
+
+func (x *ViewRead) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
+func (x *ViewRead) GetUri() string {
+	if x != nil {
+		return x.Uri
+	}
+	return ""
+}
+
 // The user a trusted proxy asks for.
 type OnBehalfOf struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -327,7 +412,7 @@ type OnBehalfOf struct {
 
 func (x *OnBehalfOf) Reset() {
 	*x = OnBehalfOf{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[2]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -339,7 +424,7 @@ func (x *OnBehalfOf) String() string {
 func (*OnBehalfOf) ProtoMessage() {}
 
 func (x *OnBehalfOf) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[2]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -352,7 +437,7 @@ func (x *OnBehalfOf) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OnBehalfOf.ProtoReflect.Descriptor instead.
 func (*OnBehalfOf) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{2}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *OnBehalfOf) GetUser() string {
@@ -386,7 +471,7 @@ type AuthorizeOnBehalfRequest struct {
 
 func (x *AuthorizeOnBehalfRequest) Reset() {
 	*x = AuthorizeOnBehalfRequest{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[3]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -398,7 +483,7 @@ func (x *AuthorizeOnBehalfRequest) String() string {
 func (*AuthorizeOnBehalfRequest) ProtoMessage() {}
 
 func (x *AuthorizeOnBehalfRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[3]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -411,7 +496,7 @@ func (x *AuthorizeOnBehalfRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeOnBehalfRequest.ProtoReflect.Descriptor instead.
 func (*AuthorizeOnBehalfRequest) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{3}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AuthorizeOnBehalfRequest) GetPrincipal() *OnBehalfOf {
@@ -462,7 +547,7 @@ type AuthorizeOnBehalfResponse struct {
 
 func (x *AuthorizeOnBehalfResponse) Reset() {
 	*x = AuthorizeOnBehalfResponse{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[4]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -474,7 +559,7 @@ func (x *AuthorizeOnBehalfResponse) String() string {
 func (*AuthorizeOnBehalfResponse) ProtoMessage() {}
 
 func (x *AuthorizeOnBehalfResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[4]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -487,7 +572,7 @@ func (x *AuthorizeOnBehalfResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeOnBehalfResponse.ProtoReflect.Descriptor instead.
 func (*AuthorizeOnBehalfResponse) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{4}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AuthorizeOnBehalfResponse) GetDecisions() []*ObjectDecision {
@@ -529,7 +614,7 @@ type AuthorizeRequest struct {
 
 func (x *AuthorizeRequest) Reset() {
 	*x = AuthorizeRequest{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[5]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -541,7 +626,7 @@ func (x *AuthorizeRequest) String() string {
 func (*AuthorizeRequest) ProtoMessage() {}
 
 func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[5]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -554,7 +639,7 @@ func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeRequest.ProtoReflect.Descriptor instead.
 func (*AuthorizeRequest) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{5}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AuthorizeRequest) GetSessionId() string {
@@ -604,7 +689,7 @@ type Mask struct {
 
 func (x *Mask) Reset() {
 	*x = Mask{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[6]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -616,7 +701,7 @@ func (x *Mask) String() string {
 func (*Mask) ProtoMessage() {}
 
 func (x *Mask) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[6]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -629,7 +714,7 @@ func (x *Mask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Mask.ProtoReflect.Descriptor instead.
 func (*Mask) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{6}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Mask) GetFunction() string {
@@ -659,7 +744,7 @@ type ColumnCase struct {
 
 func (x *ColumnCase) Reset() {
 	*x = ColumnCase{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[7]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -671,7 +756,7 @@ func (x *ColumnCase) String() string {
 func (*ColumnCase) ProtoMessage() {}
 
 func (x *ColumnCase) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[7]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -684,7 +769,7 @@ func (x *ColumnCase) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ColumnCase.ProtoReflect.Descriptor instead.
 func (*ColumnCase) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{7}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ColumnCase) GetCondition() string {
@@ -722,7 +807,7 @@ type ColumnDecision struct {
 
 func (x *ColumnDecision) Reset() {
 	*x = ColumnDecision{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[8]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -734,7 +819,7 @@ func (x *ColumnDecision) String() string {
 func (*ColumnDecision) ProtoMessage() {}
 
 func (x *ColumnDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[8]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -747,7 +832,7 @@ func (x *ColumnDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ColumnDecision.ProtoReflect.Descriptor instead.
 func (*ColumnDecision) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{8}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ColumnDecision) GetName() string {
@@ -804,7 +889,7 @@ type ObjectDecision struct {
 
 func (x *ObjectDecision) Reset() {
 	*x = ObjectDecision{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[9]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -816,7 +901,7 @@ func (x *ObjectDecision) String() string {
 func (*ObjectDecision) ProtoMessage() {}
 
 func (x *ObjectDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[9]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -829,7 +914,7 @@ func (x *ObjectDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectDecision.ProtoReflect.Descriptor instead.
 func (*ObjectDecision) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{9}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ObjectDecision) GetIndex() int32 {
@@ -902,7 +987,7 @@ type AuthorizeResponse struct {
 
 func (x *AuthorizeResponse) Reset() {
 	*x = AuthorizeResponse{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[10]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -914,7 +999,7 @@ func (x *AuthorizeResponse) String() string {
 func (*AuthorizeResponse) ProtoMessage() {}
 
 func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[10]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -927,7 +1012,7 @@ func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeResponse.ProtoReflect.Descriptor instead.
 func (*AuthorizeResponse) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{10}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AuthorizeResponse) GetDecisions() []*ObjectDecision {
@@ -968,7 +1053,7 @@ type WhoAmIRequest struct {
 
 func (x *WhoAmIRequest) Reset() {
 	*x = WhoAmIRequest{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[11]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -980,7 +1065,7 @@ func (x *WhoAmIRequest) String() string {
 func (*WhoAmIRequest) ProtoMessage() {}
 
 func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[11]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -993,7 +1078,7 @@ func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
 func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{11}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *WhoAmIRequest) GetSessionId() string {
@@ -1026,7 +1111,7 @@ type WhoAmIResponse struct {
 
 func (x *WhoAmIResponse) Reset() {
 	*x = WhoAmIResponse{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[12]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1038,7 +1123,7 @@ func (x *WhoAmIResponse) String() string {
 func (*WhoAmIResponse) ProtoMessage() {}
 
 func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[12]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1051,7 +1136,7 @@ func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoAmIResponse.ProtoReflect.Descriptor instead.
 func (*WhoAmIResponse) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{12}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *WhoAmIResponse) GetUser() string {
@@ -1107,7 +1192,7 @@ type ExecuteSqlRequest struct {
 
 func (x *ExecuteSqlRequest) Reset() {
 	*x = ExecuteSqlRequest{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[13]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1119,7 +1204,7 @@ func (x *ExecuteSqlRequest) String() string {
 func (*ExecuteSqlRequest) ProtoMessage() {}
 
 func (x *ExecuteSqlRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[13]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1132,7 +1217,7 @@ func (x *ExecuteSqlRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteSqlRequest.ProtoReflect.Descriptor instead.
 func (*ExecuteSqlRequest) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{13}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ExecuteSqlRequest) GetSql() string {
@@ -1165,7 +1250,7 @@ type Row struct {
 
 func (x *Row) Reset() {
 	*x = Row{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[14]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1177,7 +1262,7 @@ func (x *Row) String() string {
 func (*Row) ProtoMessage() {}
 
 func (x *Row) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[14]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1190,7 +1275,7 @@ func (x *Row) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Row.ProtoReflect.Descriptor instead.
 func (*Row) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{14}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Row) GetValues() []string {
@@ -1214,7 +1299,7 @@ type StatementResult struct {
 
 func (x *StatementResult) Reset() {
 	*x = StatementResult{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[15]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1226,7 +1311,7 @@ func (x *StatementResult) String() string {
 func (*StatementResult) ProtoMessage() {}
 
 func (x *StatementResult) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[15]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1239,7 +1324,7 @@ func (x *StatementResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementResult.ProtoReflect.Descriptor instead.
 func (*StatementResult) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{15}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *StatementResult) GetStatementType() string {
@@ -1280,7 +1365,7 @@ type ExecuteSqlResponse struct {
 
 func (x *ExecuteSqlResponse) Reset() {
 	*x = ExecuteSqlResponse{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[16]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1292,7 +1377,7 @@ func (x *ExecuteSqlResponse) String() string {
 func (*ExecuteSqlResponse) ProtoMessage() {}
 
 func (x *ExecuteSqlResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[16]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1305,7 +1390,7 @@ func (x *ExecuteSqlResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteSqlResponse.ProtoReflect.Descriptor instead.
 func (*ExecuteSqlResponse) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{16}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ExecuteSqlResponse) GetResults() []*StatementResult {
@@ -1331,7 +1416,7 @@ type ListDatabasesRequest struct {
 
 func (x *ListDatabasesRequest) Reset() {
 	*x = ListDatabasesRequest{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[17]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1343,7 +1428,7 @@ func (x *ListDatabasesRequest) String() string {
 func (*ListDatabasesRequest) ProtoMessage() {}
 
 func (x *ListDatabasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[17]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1356,7 +1441,7 @@ func (x *ListDatabasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDatabasesRequest.ProtoReflect.Descriptor instead.
 func (*ListDatabasesRequest) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{17}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListDatabasesRequest) GetSessionId() string {
@@ -1375,7 +1460,7 @@ type ListDatabasesResponse struct {
 
 func (x *ListDatabasesResponse) Reset() {
 	*x = ListDatabasesResponse{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[18]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1387,7 +1472,7 @@ func (x *ListDatabasesResponse) String() string {
 func (*ListDatabasesResponse) ProtoMessage() {}
 
 func (x *ListDatabasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[18]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1400,7 +1485,7 @@ func (x *ListDatabasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDatabasesResponse.ProtoReflect.Descriptor instead.
 func (*ListDatabasesResponse) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{18}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListDatabasesResponse) GetDatabases() []string {
@@ -1420,7 +1505,7 @@ type ListTablesRequest struct {
 
 func (x *ListTablesRequest) Reset() {
 	*x = ListTablesRequest{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[19]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1432,7 +1517,7 @@ func (x *ListTablesRequest) String() string {
 func (*ListTablesRequest) ProtoMessage() {}
 
 func (x *ListTablesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[19]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1445,7 +1530,7 @@ func (x *ListTablesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTablesRequest.ProtoReflect.Descriptor instead.
 func (*ListTablesRequest) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{19}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListTablesRequest) GetDatabase() string {
@@ -1472,7 +1557,7 @@ type TableInfo struct {
 
 func (x *TableInfo) Reset() {
 	*x = TableInfo{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[20]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1484,7 +1569,7 @@ func (x *TableInfo) String() string {
 func (*TableInfo) ProtoMessage() {}
 
 func (x *TableInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[20]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1497,7 +1582,7 @@ func (x *TableInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TableInfo.ProtoReflect.Descriptor instead.
 func (*TableInfo) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{20}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TableInfo) GetName() string {
@@ -1523,7 +1608,7 @@ type ListTablesResponse struct {
 
 func (x *ListTablesResponse) Reset() {
 	*x = ListTablesResponse{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[21]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1535,7 +1620,7 @@ func (x *ListTablesResponse) String() string {
 func (*ListTablesResponse) ProtoMessage() {}
 
 func (x *ListTablesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[21]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1548,7 +1633,7 @@ func (x *ListTablesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTablesResponse.ProtoReflect.Descriptor instead.
 func (*ListTablesResponse) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{21}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListTablesResponse) GetTables() []*TableInfo {
@@ -1565,7 +1650,7 @@ const file_lakegate_v1_planner_proto_rawDesc = "" +
 	"\x19lakegate/v1/planner.proto\x12\vlakegate.v1\"0\n" +
 	"\x06Column\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
-	"\x04type\x18\x02 \x01(\tR\x04type\"\x80\x02\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\"\xb6\x02\n" +
 	"\n" +
 	"AuthObject\x12\x1a\n" +
 	"\bdatabase\x18\x01 \x01(\tR\bdatabase\x12\x14\n" +
@@ -1576,7 +1661,13 @@ const file_lakegate_v1_planner_proto_rawDesc = "" +
 	"\x06action\x18\x06 \x01(\x0e2\x13.lakegate.v1.ActionR\x06action\x12\x1d\n" +
 	"\n" +
 	"under_view\x18\a \x01(\tR\tunderView\x12\x1a\n" +
-	"\blocation\x18\b \x01(\tR\blocation\"8\n" +
+	"\blocation\x18\b \x01(\tR\blocation\x124\n" +
+	"\n" +
+	"view_reads\x18\t \x03(\v2\x15.lakegate.v1.ViewReadR\tviewReads\"N\n" +
+	"\bViewRead\x12\x1a\n" +
+	"\bdatabase\x18\x01 \x01(\tR\bdatabase\x12\x14\n" +
+	"\x05table\x18\x02 \x01(\tR\x05table\x12\x10\n" +
+	"\x03uri\x18\x03 \x01(\tR\x03uri\"8\n" +
 	"\n" +
 	"OnBehalfOf\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
@@ -1709,69 +1800,71 @@ func file_lakegate_v1_planner_proto_rawDescGZIP() []byte {
 }
 
 var file_lakegate_v1_planner_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_lakegate_v1_planner_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_lakegate_v1_planner_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_lakegate_v1_planner_proto_goTypes = []any{
 	(Action)(0),                       // 0: lakegate.v1.Action
 	(ColumnAction)(0),                 // 1: lakegate.v1.ColumnAction
 	(*Column)(nil),                    // 2: lakegate.v1.Column
 	(*AuthObject)(nil),                // 3: lakegate.v1.AuthObject
-	(*OnBehalfOf)(nil),                // 4: lakegate.v1.OnBehalfOf
-	(*AuthorizeOnBehalfRequest)(nil),  // 5: lakegate.v1.AuthorizeOnBehalfRequest
-	(*AuthorizeOnBehalfResponse)(nil), // 6: lakegate.v1.AuthorizeOnBehalfResponse
-	(*AuthorizeRequest)(nil),          // 7: lakegate.v1.AuthorizeRequest
-	(*Mask)(nil),                      // 8: lakegate.v1.Mask
-	(*ColumnCase)(nil),                // 9: lakegate.v1.ColumnCase
-	(*ColumnDecision)(nil),            // 10: lakegate.v1.ColumnDecision
-	(*ObjectDecision)(nil),            // 11: lakegate.v1.ObjectDecision
-	(*AuthorizeResponse)(nil),         // 12: lakegate.v1.AuthorizeResponse
-	(*WhoAmIRequest)(nil),             // 13: lakegate.v1.WhoAmIRequest
-	(*WhoAmIResponse)(nil),            // 14: lakegate.v1.WhoAmIResponse
-	(*ExecuteSqlRequest)(nil),         // 15: lakegate.v1.ExecuteSqlRequest
-	(*Row)(nil),                       // 16: lakegate.v1.Row
-	(*StatementResult)(nil),           // 17: lakegate.v1.StatementResult
-	(*ExecuteSqlResponse)(nil),        // 18: lakegate.v1.ExecuteSqlResponse
-	(*ListDatabasesRequest)(nil),      // 19: lakegate.v1.ListDatabasesRequest
-	(*ListDatabasesResponse)(nil),     // 20: lakegate.v1.ListDatabasesResponse
-	(*ListTablesRequest)(nil),         // 21: lakegate.v1.ListTablesRequest
-	(*TableInfo)(nil),                 // 22: lakegate.v1.TableInfo
-	(*ListTablesResponse)(nil),        // 23: lakegate.v1.ListTablesResponse
+	(*ViewRead)(nil),                  // 4: lakegate.v1.ViewRead
+	(*OnBehalfOf)(nil),                // 5: lakegate.v1.OnBehalfOf
+	(*AuthorizeOnBehalfRequest)(nil),  // 6: lakegate.v1.AuthorizeOnBehalfRequest
+	(*AuthorizeOnBehalfResponse)(nil), // 7: lakegate.v1.AuthorizeOnBehalfResponse
+	(*AuthorizeRequest)(nil),          // 8: lakegate.v1.AuthorizeRequest
+	(*Mask)(nil),                      // 9: lakegate.v1.Mask
+	(*ColumnCase)(nil),                // 10: lakegate.v1.ColumnCase
+	(*ColumnDecision)(nil),            // 11: lakegate.v1.ColumnDecision
+	(*ObjectDecision)(nil),            // 12: lakegate.v1.ObjectDecision
+	(*AuthorizeResponse)(nil),         // 13: lakegate.v1.AuthorizeResponse
+	(*WhoAmIRequest)(nil),             // 14: lakegate.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),            // 15: lakegate.v1.WhoAmIResponse
+	(*ExecuteSqlRequest)(nil),         // 16: lakegate.v1.ExecuteSqlRequest
+	(*Row)(nil),                       // 17: lakegate.v1.Row
+	(*StatementResult)(nil),           // 18: lakegate.v1.StatementResult
+	(*ExecuteSqlResponse)(nil),        // 19: lakegate.v1.ExecuteSqlResponse
+	(*ListDatabasesRequest)(nil),      // 20: lakegate.v1.ListDatabasesRequest
+	(*ListDatabasesResponse)(nil),     // 21: lakegate.v1.ListDatabasesResponse
+	(*ListTablesRequest)(nil),         // 22: lakegate.v1.ListTablesRequest
+	(*TableInfo)(nil),                 // 23: lakegate.v1.TableInfo
+	(*ListTablesResponse)(nil),        // 24: lakegate.v1.ListTablesResponse
 }
 var file_lakegate_v1_planner_proto_depIdxs = []int32{
 	2,  // 0: lakegate.v1.AuthObject.columns:type_name -> lakegate.v1.Column
 	0,  // 1: lakegate.v1.AuthObject.action:type_name -> lakegate.v1.Action
-	4,  // 2: lakegate.v1.AuthorizeOnBehalfRequest.principal:type_name -> lakegate.v1.OnBehalfOf
-	0,  // 3: lakegate.v1.AuthorizeOnBehalfRequest.action:type_name -> lakegate.v1.Action
-	3,  // 4: lakegate.v1.AuthorizeOnBehalfRequest.objects:type_name -> lakegate.v1.AuthObject
-	11, // 5: lakegate.v1.AuthorizeOnBehalfResponse.decisions:type_name -> lakegate.v1.ObjectDecision
-	0,  // 6: lakegate.v1.AuthorizeRequest.action:type_name -> lakegate.v1.Action
-	3,  // 7: lakegate.v1.AuthorizeRequest.objects:type_name -> lakegate.v1.AuthObject
-	1,  // 8: lakegate.v1.ColumnCase.action:type_name -> lakegate.v1.ColumnAction
-	8,  // 9: lakegate.v1.ColumnCase.mask:type_name -> lakegate.v1.Mask
-	1,  // 10: lakegate.v1.ColumnDecision.action:type_name -> lakegate.v1.ColumnAction
-	8,  // 11: lakegate.v1.ColumnDecision.mask:type_name -> lakegate.v1.Mask
-	9,  // 12: lakegate.v1.ColumnDecision.cases:type_name -> lakegate.v1.ColumnCase
-	10, // 13: lakegate.v1.ObjectDecision.columns:type_name -> lakegate.v1.ColumnDecision
-	11, // 14: lakegate.v1.AuthorizeResponse.decisions:type_name -> lakegate.v1.ObjectDecision
-	16, // 15: lakegate.v1.StatementResult.rows:type_name -> lakegate.v1.Row
-	17, // 16: lakegate.v1.ExecuteSqlResponse.results:type_name -> lakegate.v1.StatementResult
-	22, // 17: lakegate.v1.ListTablesResponse.tables:type_name -> lakegate.v1.TableInfo
-	7,  // 18: lakegate.v1.PlannerService.Authorize:input_type -> lakegate.v1.AuthorizeRequest
-	5,  // 19: lakegate.v1.PlannerService.AuthorizeOnBehalf:input_type -> lakegate.v1.AuthorizeOnBehalfRequest
-	13, // 20: lakegate.v1.PlannerService.WhoAmI:input_type -> lakegate.v1.WhoAmIRequest
-	15, // 21: lakegate.v1.PlannerService.ExecuteSql:input_type -> lakegate.v1.ExecuteSqlRequest
-	19, // 22: lakegate.v1.PlannerService.ListDatabases:input_type -> lakegate.v1.ListDatabasesRequest
-	21, // 23: lakegate.v1.PlannerService.ListTables:input_type -> lakegate.v1.ListTablesRequest
-	12, // 24: lakegate.v1.PlannerService.Authorize:output_type -> lakegate.v1.AuthorizeResponse
-	6,  // 25: lakegate.v1.PlannerService.AuthorizeOnBehalf:output_type -> lakegate.v1.AuthorizeOnBehalfResponse
-	14, // 26: lakegate.v1.PlannerService.WhoAmI:output_type -> lakegate.v1.WhoAmIResponse
-	18, // 27: lakegate.v1.PlannerService.ExecuteSql:output_type -> lakegate.v1.ExecuteSqlResponse
-	20, // 28: lakegate.v1.PlannerService.ListDatabases:output_type -> lakegate.v1.ListDatabasesResponse
-	23, // 29: lakegate.v1.PlannerService.ListTables:output_type -> lakegate.v1.ListTablesResponse
-	24, // [24:30] is the sub-list for method output_type
-	18, // [18:24] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	4,  // 2: lakegate.v1.AuthObject.view_reads:type_name -> lakegate.v1.ViewRead
+	5,  // 3: lakegate.v1.AuthorizeOnBehalfRequest.principal:type_name -> lakegate.v1.OnBehalfOf
+	0,  // 4: lakegate.v1.AuthorizeOnBehalfRequest.action:type_name -> lakegate.v1.Action
+	3,  // 5: lakegate.v1.AuthorizeOnBehalfRequest.objects:type_name -> lakegate.v1.AuthObject
+	12, // 6: lakegate.v1.AuthorizeOnBehalfResponse.decisions:type_name -> lakegate.v1.ObjectDecision
+	0,  // 7: lakegate.v1.AuthorizeRequest.action:type_name -> lakegate.v1.Action
+	3,  // 8: lakegate.v1.AuthorizeRequest.objects:type_name -> lakegate.v1.AuthObject
+	1,  // 9: lakegate.v1.ColumnCase.action:type_name -> lakegate.v1.ColumnAction
+	9,  // 10: lakegate.v1.ColumnCase.mask:type_name -> lakegate.v1.Mask
+	1,  // 11: lakegate.v1.ColumnDecision.action:type_name -> lakegate.v1.ColumnAction
+	9,  // 12: lakegate.v1.ColumnDecision.mask:type_name -> lakegate.v1.Mask
+	10, // 13: lakegate.v1.ColumnDecision.cases:type_name -> lakegate.v1.ColumnCase
+	11, // 14: lakegate.v1.ObjectDecision.columns:type_name -> lakegate.v1.ColumnDecision
+	12, // 15: lakegate.v1.AuthorizeResponse.decisions:type_name -> lakegate.v1.ObjectDecision
+	17, // 16: lakegate.v1.StatementResult.rows:type_name -> lakegate.v1.Row
+	18, // 17: lakegate.v1.ExecuteSqlResponse.results:type_name -> lakegate.v1.StatementResult
+	23, // 18: lakegate.v1.ListTablesResponse.tables:type_name -> lakegate.v1.TableInfo
+	8,  // 19: lakegate.v1.PlannerService.Authorize:input_type -> lakegate.v1.AuthorizeRequest
+	6,  // 20: lakegate.v1.PlannerService.AuthorizeOnBehalf:input_type -> lakegate.v1.AuthorizeOnBehalfRequest
+	14, // 21: lakegate.v1.PlannerService.WhoAmI:input_type -> lakegate.v1.WhoAmIRequest
+	16, // 22: lakegate.v1.PlannerService.ExecuteSql:input_type -> lakegate.v1.ExecuteSqlRequest
+	20, // 23: lakegate.v1.PlannerService.ListDatabases:input_type -> lakegate.v1.ListDatabasesRequest
+	22, // 24: lakegate.v1.PlannerService.ListTables:input_type -> lakegate.v1.ListTablesRequest
+	13, // 25: lakegate.v1.PlannerService.Authorize:output_type -> lakegate.v1.AuthorizeResponse
+	7,  // 26: lakegate.v1.PlannerService.AuthorizeOnBehalf:output_type -> lakegate.v1.AuthorizeOnBehalfResponse
+	15, // 27: lakegate.v1.PlannerService.WhoAmI:output_type -> lakegate.v1.WhoAmIResponse
+	19, // 28: lakegate.v1.PlannerService.ExecuteSql:output_type -> lakegate.v1.ExecuteSqlResponse
+	21, // 29: lakegate.v1.PlannerService.ListDatabases:output_type -> lakegate.v1.ListDatabasesResponse
+	24, // 30: lakegate.v1.PlannerService.ListTables:output_type -> lakegate.v1.ListTablesResponse
+	25, // [25:31] is the sub-list for method output_type
+	19, // [19:25] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_lakegate_v1_planner_proto_init() }
@@ -1785,7 +1878,7 @@ func file_lakegate_v1_planner_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lakegate_v1_planner_proto_rawDesc), len(file_lakegate_v1_planner_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
