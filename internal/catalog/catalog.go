@@ -155,6 +155,34 @@ type Table struct {
 	IsView   bool
 	Location string // URI, may be empty
 	Columns  []Column
+	// Definer is the user whose authorized CREATE or ALTER VIEW through an
+	// engine the planner recorded; empty for tables and for views the
+	// planner did not record that way (those are read with the reader's own
+	// rights). DefinerGroups are the definer's groups as authenticated then
+	// (lower case, sorted); the definer's roles come from the policy of the
+	// moment of reading.
+	Definer       string
+	DefinerGroups []string
+	// ViewReads are the objects the view's definition reads directly
+	// (normalized: lower-case names, normalized URIs; sorted, no
+	// duplicates). Only these are read with the definer's rights.
+	ViewReads []ViewRead
+}
+
+// ViewRead is one object a view's definition reads: Database and Table, or
+// URI alone.
+type ViewRead struct {
+	Database string
+	Table    string
+	URI      string
+}
+
+// String is "db.table" or the URI.
+func (r ViewRead) String() string {
+	if r.URI != "" {
+		return r.URI
+	}
+	return r.Database + "." + r.Table
 }
 
 // FullName is "db.table".
@@ -206,6 +234,8 @@ func (s *State) Clone() *State {
 	}
 	for i, t := range s.Tables {
 		t.Columns = append([]Column(nil), t.Columns...)
+		t.DefinerGroups = append([]string(nil), t.DefinerGroups...)
+		t.ViewReads = append([]ViewRead(nil), t.ViewReads...)
 		c.Tables[i] = t
 	}
 	return c

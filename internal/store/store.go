@@ -44,7 +44,8 @@ type Tx interface {
 	CreateDatabase(name string) error
 	DropDatabase(name string) error // also removes its tables and their column attributes
 	// PutTable inserts t or replaces the table of the same database and name
-	// (IsView, Location and Columns all replaced; column attributes kept).
+	// (IsView, Location, Columns, Definer, DefinerGroups and ViewReads all
+	// replaced; column attributes kept).
 	PutTable(t catalog.Table) error
 	DropTable(database, name string) error // also removes its column attributes
 	AddColumnAttribute(a catalog.ColumnAttribute) error

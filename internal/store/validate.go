@@ -148,6 +148,33 @@ func CheckTable(t catalog.Table) error {
 			return err
 		}
 	}
+	if !t.IsView && (t.Definer != "" || len(t.DefinerGroups) > 0 || len(t.ViewReads) > 0) {
+		return invalid("table %s is not a view but has a definer or view reads", t.FullName())
+	}
+	if t.Definer == "" && (len(t.DefinerGroups) > 0 || len(t.ViewReads) > 0) {
+		return invalid("view %s has definer groups or view reads but no definer", t.FullName())
+	}
+	if err := CheckText("definer", t.Definer); err != nil {
+		return err
+	}
+	for _, g := range t.DefinerGroups {
+		if err := CheckName("definer group", g); err != nil {
+			return err
+		}
+	}
+	for _, r := range t.ViewReads {
+		switch {
+		case r.URI != "" && (r.Database != "" || r.Table != ""):
+			return invalid("view %s: a read names both a URI and a table (%+v)", t.FullName(), r)
+		case r.URI == "" && (r.Database == "" || r.Table == ""):
+			return invalid("view %s: a read needs a database and a table, or a URI (%+v)", t.FullName(), r)
+		}
+		for _, f := range [...]struct{ what, s string }{{"view read database", r.Database}, {"view read table", r.Table}, {"view read URI", r.URI}} {
+			if err := CheckText(f.what, f.s); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 

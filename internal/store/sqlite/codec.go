@@ -17,6 +17,8 @@ import (
 //	grants.columns, grants.attributes  ["a","b"]
 //	grants.transforms                  [{"attribute":"ns.tag","function":"mask","args":["'x'"]}]
 //	tables.columns                     [{"name":"c","type":"string"}]
+//	tables.definer_groups              ["g1","g2"]
+//	tables.view_reads                  [{"database":"d","table":"t","uri":""}]
 //
 // Writing goes through encoding/json. Reading, which Load does for every row
 // at start-up, first tries a small parser for exactly the shape written here
@@ -34,6 +36,12 @@ type jsonTransform struct {
 	Attribute string   `json:"attribute"`
 	Function  string   `json:"function"`
 	Args      []string `json:"args,omitempty"`
+}
+
+type jsonViewRead struct {
+	Database string `json:"database"`
+	Table    string `json:"table"`
+	URI      string `json:"uri"`
 }
 
 // encodeJSON returns v as compact JSON without HTML escaping.
@@ -74,6 +82,17 @@ func encodeTransforms(ts []catalog.Transform) (any, error) {
 	js := make([]jsonTransform, len(ts))
 	for i, t := range ts {
 		js[i] = jsonTransform{Attribute: t.Attribute, Function: t.Function, Args: t.Args}
+	}
+	return encodeJSON(js)
+}
+
+func encodeViewReads(rs []catalog.ViewRead) (any, error) {
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	js := make([]jsonViewRead, len(rs))
+	for i, r := range rs {
+		js[i] = jsonViewRead(r)
 	}
 	return encodeJSON(js)
 }
@@ -141,6 +160,28 @@ func decodeTransforms(s string) ([]catalog.Transform, error) {
 			t.Args = nil
 		}
 		out[i] = catalog.Transform{Attribute: t.Attribute, Function: t.Function, Args: t.Args}
+	}
+	return out, nil
+}
+
+func decodeViewReads(s string) ([]catalog.ViewRead, error) {
+	if s == "" {
+		return nil, nil
+	}
+	p := parser{s: s}
+	if out := p.viewReads(); p.end() {
+		return out, nil
+	}
+	var js []jsonViewRead
+	if err := json.Unmarshal([]byte(s), &js); err != nil {
+		return nil, fmt.Errorf("decode JSON view reads %q: %w", s, err)
+	}
+	if len(js) == 0 {
+		return nil, nil
+	}
+	out := make([]catalog.ViewRead, len(js))
+	for i, r := range js {
+		out[i] = catalog.ViewRead(r)
 	}
 	return out, nil
 }
@@ -387,5 +428,19 @@ func (p *parser) transforms() []catalog.Transform {
 		}
 		p.lit("}")
 		return t
+	})
+}
+
+func (p *parser) viewReads() []catalog.ViewRead {
+	return list(p, func(p *parser) catalog.ViewRead {
+		var r catalog.ViewRead
+		p.lit(`{"database":`)
+		r.Database = p.str()
+		p.lit(`,"table":`)
+		r.Table = p.str()
+		p.lit(`,"uri":`)
+		r.URI = p.str()
+		p.lit("}")
+		return r
 	})
 }

@@ -49,6 +49,20 @@ func TestCodecRoundTrip(t *testing.T) {
 	if got, err := decodeTransforms(enc.(string)); err != nil || !reflect.DeepEqual(got, ts) {
 		t.Errorf("transforms %v → %v, %v", ts, got, err)
 	}
+	rs := []catalog.ViewRead{{Database: "hr", Table: "secret"}, {URI: "s3://b/p"}}
+	for i, s := range oddStrings {
+		rs = append(rs, catalog.ViewRead{Database: s, Table: oddStrings[len(oddStrings)-1-i], URI: s})
+	}
+	enc, err = encodeViewReads(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := decodeViewReads(enc.(string)); err != nil || !reflect.DeepEqual(got, rs) {
+		t.Errorf("view reads %v → %v, %v", rs, got, err)
+	}
+	if enc, err := encodeViewReads(nil); enc != nil || err != nil {
+		t.Errorf("encodeViewReads(nil) = %v, %v; want NULL", enc, err)
+	}
 }
 
 // TestFastPathTaken checks that what the encoders write for ordinary
@@ -59,13 +73,17 @@ func TestFastPathTaken(t *testing.T) {
 		`[{"name":"id","type":"bigint"},{"name":"ünï","type":"map<string,int>"}]`,
 		`[{"attribute":"pii.ccn","function":"mask_ccn"},{"attribute":"a","function":"mask","args":["'x'","3"]}]`,
 		`["quote\"d","tab\t"]`,
+		`[{"database":"hr","table":"secret","uri":""},{"database":"","table":"","uri":"s3://b/p"}]`,
 	} {
 		p := parser{s: in}
 		switch in[1] {
 		case '{':
-			if in[2:6] == `"nam` {
+			switch in[2:6] {
+			case `"nam`:
 				p.columns()
-			} else {
+			case `"dat`:
+				p.viewReads()
+			default:
 				p.transforms()
 			}
 		default:
@@ -91,6 +109,10 @@ func TestDecodeFallback(t *testing.T) {
 	tr, err := decodeTransforms(`[{"function":"f","attribute":"a","args":[]}]`)
 	if err != nil || !reflect.DeepEqual(tr, []catalog.Transform{{Attribute: "a", Function: "f"}}) {
 		t.Errorf("decodeTransforms = %v, %v", tr, err)
+	}
+	vr, err := decodeViewReads(`[{"uri":"s3://b/p"}, {"table":"t","database":"d"}]`)
+	if err != nil || !reflect.DeepEqual(vr, []catalog.ViewRead{{URI: "s3://b/p"}, {Database: "d", Table: "t"}}) {
+		t.Errorf("decodeViewReads = %v, %v", vr, err)
 	}
 	if _, err := decodeStrings(`["unterminated`); err == nil {
 		t.Error("decodeStrings accepted malformed JSON")

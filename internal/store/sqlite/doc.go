@@ -20,6 +20,7 @@
 // Tables (see migrations/0001_init.sql): meta (the policy version), roles,
 // memberships, grants (id INTEGER PRIMARY KEY AUTOINCREMENT, so IDs are never
 // reused; columns, attributes and transforms as JSON text), attributes,
-// databases, tables (columns as JSON text) and column_attributes. Foreign
+// databases, tables (columns as JSON text; since 0002 also a view's
+// definer, definer_groups and view_reads) and column_attributes. Foreign
 // keys with ON DELETE CASCADE implement the cascades of store.Tx.
 package sqlite

@@ -30,9 +30,10 @@ const (
 	qGrants = `SELECT json_array(id, attributes_not, role, privilege, scope, database_name, table_name, uri, filter),
 	                  columns, attributes, transforms
 	           FROM grants ORDER BY id`
-	qAttributes  = `SELECT name FROM attributes ORDER BY name`
-	qDatabases   = `SELECT name FROM databases ORDER BY name`
-	qTables      = `SELECT database_name, name, is_view, location, columns FROM tables ORDER BY database_name, name`
+	qAttributes = `SELECT name FROM attributes ORDER BY name`
+	qDatabases  = `SELECT name FROM databases ORDER BY name`
+	qTables     = `SELECT database_name, name, is_view, location, columns, definer, definer_groups, view_reads
+	                FROM tables ORDER BY database_name, name`
 	qColumnAttrs = `SELECT database_name, table_name, column_name, attribute FROM column_attributes
 	                ORDER BY database_name, table_name, column_name, attribute`
 )
@@ -214,14 +215,20 @@ func loadTables(ctx context.Context, q *sql.Stmt) ([]catalog.Table, error) {
 	}
 	defer rows.Close()
 	var out []catalog.Table
-	var columns sql.NullString
+	var columns, groups, reads sql.NullString
 	for rows.Next() {
 		var t catalog.Table
-		if err := rows.Scan(&t.Database, &t.Name, &t.IsView, &t.Location, &columns); err != nil {
+		if err := rows.Scan(&t.Database, &t.Name, &t.IsView, &t.Location, &columns, &t.Definer, &groups, &reads); err != nil {
 			return nil, err
 		}
 		if t.Columns, err = decodeColumns(columns.String); err != nil {
 			return nil, fmt.Errorf("table %s: %w", t.FullName(), err)
+		}
+		if t.DefinerGroups, err = decodeStrings(groups.String); err != nil {
+			return nil, fmt.Errorf("table %s: definer groups: %w", t.FullName(), err)
+		}
+		if t.ViewReads, err = decodeViewReads(reads.String); err != nil {
+			return nil, fmt.Errorf("table %s: view reads: %w", t.FullName(), err)
 		}
 		out = append(out, t)
 	}

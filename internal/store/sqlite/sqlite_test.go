@@ -403,3 +403,45 @@ func TestLoadQueriesNeedNoSort(t *testing.T) {
 		}
 	}
 }
+
+// TestUpgradeFromSchema1 opens a store that an older binary wrote at schema
+// version 1 (no view definers): its tables and views load unchanged and
+// without a definer, and a recorded view can then be stored.
+func TestUpgradeFromSchema1(t *testing.T) {
+	dir := t.TempDir()
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := rawDB(t, dir)
+	for _, q := range []string{createMigrationsTable, ms[0].sql,
+		`INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, '` + ms[0].name + `', 'then')`,
+		`INSERT INTO databases (name) VALUES ('sales')`,
+		`INSERT INTO tables (database_name, name, is_view, columns) VALUES ('sales', 'v', 1, '[{"name":"id","type":"int"}]')`,
+		`UPDATE meta SET policy_version = 5`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	s := openTest(t, dir)
+	defer s.Close()
+	st, err := s.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []catalog.Table{{Database: "sales", Name: "v", IsView: true, Columns: []catalog.Column{{Name: "id", Type: "int"}}}}
+	if st.Version != 5 || !reflect.DeepEqual(st.Tables, want) {
+		t.Fatalf("after upgrade: version %d, tables %+v; want 5, %+v", st.Version, st.Tables, want)
+	}
+	rec := want[0]
+	rec.Definer, rec.DefinerGroups = "alice", []string{"analysts"}
+	rec.ViewReads = []catalog.ViewRead{{Database: "sales", Table: "orders"}}
+	if _, err := s.Apply(context.Background(), func(tx store.Tx) error { return tx.PutTable(rec) }); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = s.Load(context.Background()); err != nil || !reflect.DeepEqual(st.Tables, []catalog.Table{rec}) {
+		t.Fatalf("recorded view after upgrade: %+v, %v", st.Tables, err)
+	}
+}

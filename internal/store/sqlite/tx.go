@@ -179,13 +179,23 @@ func (t *tx) PutTable(tb catalog.Table) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
+	groups, err := encodeStrings(tb.DefinerGroups)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	reads, err := encodeViewReads(tb.ViewReads)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
 	// An upsert, not INSERT OR REPLACE: replacing would delete the row and
 	// with it, through ON DELETE CASCADE, the table's column attributes.
 	_, err = t.insert(op, func() string { return fmt.Sprintf("database %q", tb.Database) },
-		`INSERT INTO tables (database_name, name, is_view, location, columns) VALUES (?, ?, ?, ?, ?)
+		`INSERT INTO tables (database_name, name, is_view, location, columns, definer, definer_groups, view_reads)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		 ON CONFLICT (database_name, name) DO UPDATE SET
-		   is_view = excluded.is_view, location = excluded.location, columns = excluded.columns`,
-		tb.Database, tb.Name, tb.IsView, tb.Location, columns)
+		   is_view = excluded.is_view, location = excluded.location, columns = excluded.columns,
+		   definer = excluded.definer, definer_groups = excluded.definer_groups, view_reads = excluded.view_reads`,
+		tb.Database, tb.Name, tb.IsView, tb.Location, columns, tb.Definer, groups, reads)
 	return err
 }
 

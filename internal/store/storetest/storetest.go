@@ -125,8 +125,13 @@ func normalize(st *catalog.State) *catalog.State {
 		c.Tables = nil
 	}
 	for i := range c.Tables {
-		if len(c.Tables[i].Columns) == 0 {
-			c.Tables[i].Columns = nil
+		tb := &c.Tables[i]
+		if len(tb.Columns) == 0 {
+			tb.Columns = nil
+		}
+		tb.DefinerGroups = nilIfEmpty(tb.DefinerGroups)
+		if len(tb.ViewReads) == 0 {
+			tb.ViewReads = nil
 		}
 	}
 	if len(c.ColumnAttrs) == 0 {
@@ -225,7 +230,10 @@ func populate(t *testing.T, tx store.Tx) *catalog.State {
 				Columns: []catalog.Column{{Name: "id", Type: "bigint"}, {Name: "amount", Type: "decimal(10,2)"},
 					{Name: "ccn", Type: "string"}, {Name: `wëird "col"\name`, Type: "map<string,array<int>>"}}},
 			{Database: "sales", Name: "orders_v", IsView: true,
-				Columns: []catalog.Column{{Name: "id", Type: "bigint"}, {Name: "email", Type: "string"}}},
+				Columns: []catalog.Column{{Name: "id", Type: "bigint"}, {Name: "email", Type: "string"}},
+				Definer: `älice "the" \definer`, DefinerGroups: []string{"analysts", "data science"},
+				ViewReads: []catalog.ViewRead{{Database: "hr", Table: "people"}, {Database: "sales", Table: "orders"},
+					{URI: "s3://bucket/raw/päth with space/x"}}},
 		},
 		ColumnAttrs: []catalog.ColumnAttribute{
 			{Database: "sales", Table: "orders", Column: "ccn", Attribute: "pii.ccn"},
@@ -283,6 +291,8 @@ func testRoundTrip(t *testing.T, s store.Store) {
 	got.Roles[0] = "changed"
 	got.Grants[0].Columns[0] = "changed"
 	got.Tables[1].Columns[0].Name = "changed"
+	got.Tables[2].DefinerGroups[0] = "changed"
+	got.Tables[2].ViewReads[0].Table = "changed"
 	same(t, "second load", load(t, s), want)
 }
 
@@ -565,6 +575,27 @@ func testInvalid(t *testing.T, s store.Store) {
 		{"PutTable location invalid UTF-8", func(tx store.Tx) error {
 			return tx.PutTable(catalog.Table{Database: "sales", Name: "t", Location: "s3://\xfe"})
 		}},
+		{"PutTable definer on a table", func(tx store.Tx) error {
+			return tx.PutTable(catalog.Table{Database: "sales", Name: "t", Definer: "alice"})
+		}},
+		{"PutTable view reads without definer", func(tx store.Tx) error {
+			return tx.PutTable(catalog.Table{Database: "sales", Name: "t", IsView: true,
+				ViewReads: []catalog.ViewRead{{Database: "hr", Table: "people"}}})
+		}},
+		{"PutTable view read with table and URI", func(tx store.Tx) error {
+			return tx.PutTable(catalog.Table{Database: "sales", Name: "t", IsView: true, Definer: "alice",
+				ViewReads: []catalog.ViewRead{{Database: "hr", Table: "people", URI: "s3://b/p"}}})
+		}},
+		{"PutTable view read without table", func(tx store.Tx) error {
+			return tx.PutTable(catalog.Table{Database: "sales", Name: "t", IsView: true, Definer: "alice",
+				ViewReads: []catalog.ViewRead{{Database: "hr"}}})
+		}},
+		{"PutTable empty definer group", func(tx store.Tx) error {
+			return tx.PutTable(catalog.Table{Database: "sales", Name: "t", IsView: true, Definer: "alice", DefinerGroups: []string{""}})
+		}},
+		{"PutTable definer invalid UTF-8", func(tx store.Tx) error {
+			return tx.PutTable(catalog.Table{Database: "sales", Name: "t", IsView: true, Definer: "\xff"})
+		}},
 		{"AddColumnAttribute empty column", func(tx store.Tx) error {
 			return tx.AddColumnAttribute(catalog.ColumnAttribute{Database: "sales", Table: "orders", Attribute: "pii.ccn"})
 		}},
@@ -691,8 +722,22 @@ func testPutTableReplaces(t *testing.T, s store.Store) {
 	// The column attributes stay, even those on a column no longer listed.
 	same(t, "after PutTable", load(t, s), want)
 
-	// Replacing with no columns clears them.
+	// A view re-recorded by another definer: definer, groups and reads
+	// are all replaced.
+	repl.Definer, repl.DefinerGroups = "bob", []string{"etl"}
+	repl.ViewReads = []catalog.ViewRead{{URI: "s3://bucket/raw/"}}
+	v = apply(t, s, func(tx store.Tx) error { return tx.PutTable(repl) })
+	want.Version = v
+	for i := range want.Tables {
+		if want.Tables[i].FullName() == repl.FullName() {
+			want.Tables[i] = repl
+		}
+	}
+	same(t, "after PutTable of a recorded view", load(t, s), want)
+
+	// Replacing with no columns clears them, and a table has no definer.
 	repl.Columns, repl.IsView, repl.Location = nil, false, ""
+	repl.Definer, repl.DefinerGroups, repl.ViewReads = "", nil, nil
 	v = apply(t, s, func(tx store.Tx) error { return tx.PutTable(repl) })
 	want.Version = v
 	for i := range want.Tables {
