@@ -11,42 +11,155 @@ import (
 
 // Authorize returns one decision per object, in order. It never fails: what
 // cannot be decided is denied with a reason.
+//
+// Objects read under a view depend on that view's decision, and a view may
+// itself be read under another view, so decisions are made on demand, each
+// once; a cycle of under_view claims (which no engine sends) leaves the view
+// that closes it out, so its objects fall back to the subject's own rights.
 func (p *Policy) Authorize(s *Subject, objs []Object) []Decision {
-	out := make([]Decision, len(objs))
+	b := &batch{p: p, s: s, objs: objs, out: make([]Decision, len(objs)), state: make([]uint8, len(objs))}
 	for i := range objs {
-		if objs[i].UnderView == "" {
-			out[i] = p.decide(s, &objs[i])
-		}
+		b.decision(i)
 	}
-	for i := range objs {
-		if objs[i].UnderView != "" {
-			out[i] = p.decideUnderView(s, objs, out, i)
-		}
-	}
-	return out
+	return b.out
 }
 
-// decideUnderView applies definer rights: a relation read through a
-// permanent view that the subject may read is shown in full, because the
-// view's own decision governs what leaves it. If the view is not in the
-// request, or is denied, the relation is decided on its own grants.
-func (p *Policy) decideUnderView(s *Subject, objs []Object, out []Decision, i int) Decision {
-	o := &objs[i]
+// batch is one Authorize call.
+type batch struct {
+	p     *Policy
+	s     *Subject
+	objs  []Object
+	out   []Decision
+	state []uint8 // undecided, deciding, decided
+	// definers are the subjects of the views' definers met in this call.
+	definers map[*viewDef]*Subject
+}
+
+const (
+	undecided uint8 = iota
+	deciding
+	decided
+)
+
+// decision returns objs[i]'s decision, or nil while it is being decided
+// (a cycle).
+func (b *batch) decision(i int) *Decision {
+	switch b.state[i] {
+	case decided:
+		return &b.out[i]
+	case deciding:
+		return nil
+	}
+	b.state[i] = deciding
+	o := &b.objs[i]
+	switch {
+	case IsViewDefinition(o):
+		b.out[i] = b.p.decideViewDefinition(b.s, o)
+	case o.UnderView != "":
+		b.out[i] = b.decideUnderView(i)
+	default:
+		b.out[i] = b.p.decide(b.s, o)
+	}
+	b.state[i] = decided
+	return &b.out[i]
+}
+
+// decideUnderView decides an object read by the definition of a view. The
+// view's definer's rights apply, as the policy stands now, only to what the
+// planner recorded the view as reading, only for SELECT, and only when the
+// view itself is in the request and allowed. Anything else is decided with
+// the subject's own rights: a client's claim that something is a view, or
+// is read by one, is worth nothing on its own.
+func (b *batch) decideUnderView(i int) Decision {
+	p, o := b.p, &b.objs[i]
 	view := strings.ToLower(o.UnderView)
-	for j := range objs {
-		v := &objs[j]
-		if v.UnderView != "" || !v.IsView || v.URI != "" ||
-			strings.ToLower(v.Database)+"."+strings.ToLower(v.Table) != view || !out[j].Allowed {
+	db, name, _ := strings.Cut(view, ".")
+	ti := p.tables[tableKey{db, name}]
+	if ti == nil || ti.view == nil || action(o) != catalog.PrivSelect || !ti.view.reads(o) || !b.viewAllowed(i, view) {
+		return p.decide(b.s, o)
+	}
+	def := ti.view.definer
+	d := p.decide(b.definer(ti.view), o)
+	if !d.Allowed {
+		// The definer's own reason would show their groups and roles to
+		// the reader: say only what the reader can act on.
+		return Decision{Object: d.Object, Reason: fmt.Sprintf(
+			"view %s's definer %q may no longer SELECT %s, which the view reads; ask the view's owner or an administrator "+
+				"to restore the definer's access, or to re-create the view as someone who may read %s",
+			view, def.User, d.Object, d.Object)}
+	}
+	d.Reason = fmt.Sprintf("read through view %s as its definer %q: %s", view, def.User, d.Reason)
+	return d
+}
+
+// viewAllowed reports whether the request holds view (other than object i)
+// as a relation read with SELECT, and that relation is allowed.
+func (b *batch) viewAllowed(i int, view string) bool {
+	for j := range b.objs {
+		v := &b.objs[j]
+		if j == i || v.URI != "" || v.Table == "" || action(v) != catalog.PrivSelect ||
+			strings.ToLower(v.Database)+"."+strings.ToLower(v.Table) != view {
 			continue
 		}
-		if action(o) != catalog.PrivSelect || action(v) != catalog.PrivSelect {
-			break // definer rights cover reads only
+		if d := b.decision(j); d != nil && d.Allowed {
+			return true
 		}
-		d := fullAccess(o)
-		d.Reason = "read through view " + view + " (definer rights)"
+	}
+	return false
+}
+
+// definer returns the subject of v's definer: the recorded user and groups,
+// with roles (and admin membership) as the policy grants them now.
+func (b *batch) definer(v *viewDef) *Subject {
+	if s := b.definers[v]; s != nil {
+		return s
+	}
+	if b.definers == nil {
+		b.definers = map[*viewDef]*Subject{}
+	}
+	s := b.p.Subject(v.definer)
+	b.definers[v] = s
+	return s
+}
+
+// decideViewDefinition decides a CREATE or ALTER of a view: the privilege on
+// the view as for any table-level object, and SELECT, for the same subject,
+// on every object the definition reads. A view may only ever read what its
+// definer may read.
+func (p *Policy) decideViewDefinition(s *Subject, o *Object) Decision {
+	d := p.decide(s, o)
+	if !d.Allowed || len(o.ViewReads) == 0 {
 		return d
 	}
-	return p.decide(s, o)
+	view := displayName(o)
+	for _, r := range o.ViewReads {
+		ro := Object{Database: r.Database, Table: r.Table, URI: r.URI, Action: catalog.PrivSelect}
+		isURI, isTable := ro.URI != "" && ro.Database == "" && ro.Table == "", ro.URI == "" && ro.Database != "" && ro.Table != ""
+		if !isURI && !isTable {
+			return Decision{Object: view, Reason: fmt.Sprintf(
+				"the definition of view %s names a read that is neither a table nor a URI (%+v)", view, r)}
+		}
+		rd := p.decide(s, &ro)
+		if rd.Allowed {
+			continue
+		}
+		prefix := fmt.Sprintf("%s may not %s %s", describe(s), catalog.PrivSelect, rd.Object)
+		rest, ok := strings.CutPrefix(rd.Reason, prefix)
+		if !ok {
+			rest = ": " + rd.Reason
+		}
+		return Decision{Object: view, Reason: fmt.Sprintf("%s, which the definition of view %s reads, so the view may not be %s%s",
+			prefix, view, pastTense(action(o)), rest)}
+	}
+	d.Reason += fmt.Sprintf("; the creator may read all %d objects the definition reads", len(o.ViewReads))
+	return d
+}
+
+func pastTense(act catalog.Privilege) string {
+	if act == catalog.PrivAlter {
+		return "altered"
+	}
+	return "created"
 }
 
 func action(o *Object) catalog.Privilege {
@@ -145,13 +258,17 @@ func (p *Policy) deny(s *Subject, o *Object, act catalog.Privilege, k tableKey, 
 	default:
 		why = fmt.Sprintf("no %s grant on the table, its database or the catalog reaches your roles", act)
 	}
-	if p.tables[k] == nil {
+	if p.tables[k] == nil && act != catalog.PrivCreate {
 		why += " (the planner has not seen this table before)"
+	}
+	on := "TABLE " + k.String()
+	if act == catalog.PrivCreate {
+		on = "DATABASE " + k.db // what creates a table or view that does not exist yet
 	}
 	return Decision{
 		Object: displayName(o),
-		Reason: fmt.Sprintf("%s may not %s %s: %s. Ask an administrator to GRANT %s ON TABLE %s TO ROLE <role> and grant that role to one of your groups",
-			describe(s), act, k, why, act, k),
+		Reason: fmt.Sprintf("%s may not %s %s: %s. Ask an administrator to GRANT %s ON %s TO ROLE <role> and grant that role to one of your groups",
+			describe(s), act, k, why, act, on),
 	}
 }
 

@@ -47,6 +47,55 @@ type tableInfo struct {
 	row    *catalog.Table
 	// attrs maps a lower-case column name to its attributes.
 	attrs map[string][]string
+	// view is set for a view recorded with a definer: only such a view
+	// reads with its definer's rights.
+	view *viewDef
+}
+
+// viewDef is a recorded view's definer and the objects its definition
+// reads.
+type viewDef struct {
+	definer Principal
+	tables  map[tableKey]bool
+	uris    []string // normalized
+}
+
+func compileView(t *catalog.Table) *viewDef {
+	if !t.IsView || t.Definer == "" {
+		return nil
+	}
+	v := &viewDef{
+		definer: Principal{User: t.Definer, Groups: t.DefinerGroups},
+		tables:  map[tableKey]bool{},
+	}
+	for _, r := range t.ViewReads {
+		if r.URI != "" {
+			if u, err := policysql.NormalizeURI(r.URI); err == nil {
+				v.uris = append(v.uris, u)
+			}
+			continue
+		}
+		v.tables[tableKey{strings.ToLower(r.Database), strings.ToLower(r.Table)}] = true
+	}
+	return v
+}
+
+// reads reports whether o is among the objects the view's definition reads.
+// A recorded URI covers the paths below it, as a URI grant does.
+func (v *viewDef) reads(o *Object) bool {
+	if o.URI != "" {
+		u, err := policysql.NormalizeURI(o.URI)
+		if err != nil {
+			return false
+		}
+		for _, r := range v.uris {
+			if policysql.URICovers(r, u) {
+				return true
+			}
+		}
+		return false
+	}
+	return o.Table != "" && v.tables[tableKey{strings.ToLower(o.Database), strings.ToLower(o.Table)}]
 }
 
 // roleGrants are one role's grants indexed by scope.
@@ -107,7 +156,7 @@ func Compile(st *catalog.State, opts Options) (*Policy, error) {
 	}
 	for i := range st.Tables {
 		t := &st.Tables[i]
-		ti := &tableInfo{key: tableKey{t.Database, t.Name}, isView: t.IsView, row: t}
+		ti := &tableInfo{key: tableKey{t.Database, t.Name}, isView: t.IsView, row: t, view: compileView(t)}
 		p.tables[ti.key] = ti
 		p.tablesByDB[t.Database] = append(p.tablesByDB[t.Database], ti)
 	}

@@ -13,4 +13,13 @@
 // ordered list of (condition, treatment) cases that engines render as one
 // CASE expression, so a grant of every row with a column masked plus a grant
 // of some rows unmasked never shows the raw value outside those rows.
+//
+// Views: an object read by a view's definition (Object.UnderView) is decided
+// with the rights of the view's definer, as the policy stands at the time of
+// reading, only when the compiled catalog records that view with a definer
+// and the object among its reads, the view is in the same request and
+// allowed, and the action is SELECT. Anything else, whatever the client
+// claims, is decided with the subject's own rights. A view definition
+// (IsViewDefinition) is allowed only when its subject may SELECT everything
+// it reads.
 package policy

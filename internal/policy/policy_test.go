@@ -244,31 +244,6 @@ func TestDifferentFiltersDifferentColumns(t *testing.T) {
 	require.Equal(t, Removed, d.Columns[3].Action)
 }
 
-func TestViewsDefinerRights(t *testing.T) {
-	f := newFixture().role("viewer", "analysts")
-	f.grant(catalog.Grant{Role: "viewer", Object: onTable("sales", "eu_customers")})
-	p := f.compile(t)
-	view := Object{Database: "sales", Table: "eu_customers", IsView: true, Columns: cols("id", "name")}
-	under := customers()
-	under.UnderView = "sales.eu_customers"
-	ds := p.Authorize(p.Subject(alice), []Object{under, view})
-	require.True(t, ds[1].Allowed)
-	require.True(t, ds[0].Allowed, ds[0].Reason)
-	require.Contains(t, ds[0].Reason, "definer rights")
-
-	// Without the view in the request, the table stands on its own grants.
-	ds = p.Authorize(p.Subject(alice), []Object{under})
-	require.False(t, ds[0].Allowed)
-	// Naming a table as the "view" does not help.
-	under.UnderView = "sales.orders"
-	ds = p.Authorize(p.Subject(alice), []Object{under, {Database: "sales", Table: "orders", Columns: cols("id")}})
-	require.False(t, ds[0].Allowed)
-	// A denied view gives nothing.
-	ds = p.Authorize(p.Subject(Principal{User: "bob"}), []Object{{Database: "sales", Table: "customers", UnderView: "sales.eu_customers"}, view})
-	require.False(t, ds[0].Allowed)
-	require.False(t, ds[1].Allowed)
-}
-
 func TestURIGrants(t *testing.T) {
 	f := newFixture().role("etl", "analysts")
 	f.grant(catalog.Grant{Role: "etl", Privilege: catalog.PrivSelect, Object: catalog.Object{Scope: catalog.ScopeURI, URI: "s3://bucket/data"}})

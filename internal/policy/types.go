@@ -14,15 +14,35 @@ type Principal struct {
 type Object struct {
 	Database string
 	Table    string
-	IsView   bool
-	Columns  []catalog.Column
-	URI      string
+	// IsView is the client's claim that the relation is a view. It grants
+	// nothing by itself; with Action CREATE or ALTER it makes the object a
+	// view definition (see IsViewDefinition).
+	IsView  bool
+	Columns []catalog.Column
+	URI     string
 	// Action is the privilege the query needs on the object.
 	Action catalog.Privilege
-	// UnderView is "db.view" when the relation is read through that permanent
-	// view; when the view is in the same request and allowed, the view's
-	// grant decides (definer rights).
+	// UnderView is "db.view" when the relation is read by the definition of
+	// that permanent view (the immediately enclosing one). The relation is
+	// decided with the rights of the view's definer, at the time of
+	// reading, only when the policy records db.view as a view with a
+	// definer, the relation is among its recorded reads, the view is in the
+	// same request and allowed, and the action is SELECT; otherwise with
+	// the subject's own rights.
 	UnderView string
+	// ViewReads are, for a view definition, the objects its definition
+	// reads directly. Each must be readable (SELECT) by the subject, or the
+	// definition is denied.
+	ViewReads []catalog.ViewRead
+}
+
+// IsViewDefinition reports whether o creates or alters a view: a table-level
+// object claimed as a view with Action CREATE or ALTER. Such an object is
+// allowed only when the subject may also SELECT every one of its ViewReads;
+// the planner records allowed definitions with their definer.
+func IsViewDefinition(o *Object) bool {
+	return o.IsView && o.URI == "" && o.Database != "" && o.Table != "" &&
+		(o.Action == catalog.PrivCreate || o.Action == catalog.PrivAlter)
 }
 
 // ColumnAction is how a column is shown.
