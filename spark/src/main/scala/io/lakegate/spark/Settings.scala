@@ -27,7 +27,19 @@ final case class Settings(
     requestTimeoutMs: Int,
     cacheTtlMs: Long,
     okeraFs: Boolean = false,
-    ensemble: Option[String] = None) {
+    ensemble: Option[String] = None,
+    allowJvmCallsSetting: Option[Boolean] = None,
+    trustedPlanClasses: Set[String] = Set.empty) {
+
+  /**
+   * May queries call JVM methods (reflect, java_method), load jars or create functions from
+   * classes? Not on a cluster shared by several users (signing-key and self-signed modes, where
+   * such code could read the key that vouches for every user), unless an administrator says so.
+   */
+  def allowJvmCalls: Boolean = allowJvmCallsSetting.getOrElse {
+    val m = scala.util.Try(effectiveAuthMode).getOrElse(Settings.ModeSigningKey)
+    m != Settings.ModeSigningKey && m != Settings.ModeSelfSigned
+  }
 
   /**
    * The ensemble's base URL (`http(s)://host:port`) when file access goes through it
@@ -110,7 +122,9 @@ object Settings {
     ("spark.lakegate.requestTimeoutMs", "LAKEGATE_REQUEST_TIMEOUT_MS", "30000"),
     ("spark.lakegate.cacheTtlMs", "LAKEGATE_CACHE_TTL_MS", "10000"),
     ("spark.lakegate.okeraFs", "OKERA_ENABLE_OKERA_FS", "false"),
-    ("spark.lakegate.ensemble", "LAKEGATE_ENSEMBLE", ""))
+    ("spark.lakegate.ensemble", "LAKEGATE_ENSEMBLE", ""),
+    ("spark.lakegate.allowJvmCalls", "LAKEGATE_ALLOW_JVM_CALLS", ""),
+    ("spark.lakegate.trustedPlanClasses", "LAKEGATE_TRUSTED_PLAN_CLASSES", ""))
 
   def load(conf: String => Option[String], env: String => Option[String]): Settings = {
     def get(key: String): Option[String] = {
@@ -143,7 +157,9 @@ object Settings {
       requestTimeoutMs = math.max(1L, long("spark.lakegate.requestTimeoutMs")).toInt,
       cacheTtlMs = math.max(0L, long("spark.lakegate.cacheTtlMs")),
       okeraFs = bool("spark.lakegate.okeraFs"),
-      ensemble = get("spark.lakegate.ensemble"))
+      ensemble = get("spark.lakegate.ensemble"),
+      allowJvmCallsSetting = get("spark.lakegate.allowJvmCalls").map(_ => bool("spark.lakegate.allowJvmCalls")),
+      trustedPlanClasses = str("spark.lakegate.trustedPlanClasses").split(",").map(_.trim).filter(_.nonEmpty).toSet)
   }
 
   def fromSparkConf(conf: org.apache.spark.SparkConf): Settings =

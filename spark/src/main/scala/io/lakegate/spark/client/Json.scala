@@ -43,6 +43,15 @@ object Json {
     if (o.action.nonEmpty) n.put("action", o.action)
     if (o.underView.nonEmpty) n.put("underView", o.underView)
     if (o.location.nonEmpty) n.put("location", o.location)
+    if (o.viewReads.nonEmpty) {
+      val reads = n.putArray("viewReads")
+      o.viewReads.foreach { r =>
+        val rn = reads.addObject()
+        if (r.database.nonEmpty) rn.put("database", r.database)
+        if (r.table.nonEmpty) rn.put("table", r.table)
+        if (r.uri.nonEmpty) rn.put("uri", r.uri)
+      }
+    }
     n
   }
 

@@ -17,6 +17,9 @@ object Action {
 
 final case class Column(name: String, dataType: String)
 
+/** An object a view's definition reads directly (a table, a view, or a path). */
+final case class ViewRead(database: String = "", table: String = "", uri: String = "")
+
 /** An object a query touches: a table or view, a database alone, or a URI. */
 final case class AuthObject(
     database: String = "",
@@ -26,7 +29,8 @@ final case class AuthObject(
     uri: String = "",
     action: String = Action.Unspecified,
     underView: String = "",
-    location: String = "") {
+    location: String = "",
+    viewReads: Seq[ViewRead] = Nil) {
 
   def displayName: String =
     if (uri.nonEmpty) uri else if (table.isEmpty) database else s"$database.$table"
@@ -39,6 +43,7 @@ final case class AuthObject(
     sb.append(database).append('\u0000').append(table).append('\u0000').append(isView)
       .append('\u0000').append(uri).append('\u0000').append(action).append('\u0000')
       .append(underView)
+    viewReads.foreach(r => sb.append('\u0004').append(r.database).append('.').append(r.table).append('\u0005').append(r.uri))
     columns.foreach(c => sb.append('\u0001').append(c.name).append('\u0002').append(c.dataType))
     sb.toString
   }

@@ -18,11 +18,12 @@ import org.apache.spark.sql.lakegate.SessionAccess
 
 import io.lakegate.spark.{Decisions, Guard, LakegateErrors, LakegateRuntime, SparkShim}
 import io.lakegate.spark.auth.Identity
-import io.lakegate.spark.client.{AuthObject, ColumnAction, ObjectDecision}
+import io.lakegate.spark.client.{Action, AuthObject, ColumnAction, ObjectDecision, ViewRead}
 import io.lakegate.spark.ensemble.OkeraFs
 import io.lakegate.spark.plan.{LakegateGate, LakegateSecured, LakegateWhoAmI, SecureInfo}
-import io.lakegate.spark.rule.collect.{Gates, Relations}
-import io.lakegate.spark.rule.command.{Commands, ShowDescribe}
+import io.lakegate.spark.rule.collect.{Gates, Reads, Relations}
+import io.lakegate.spark.rule.command.{CommandScope, Commands, ScopedCommand, ShowDescribe}
+import io.lakegate.spark.rule.inventory.{Inventory, MetaLevel, PlanCheck, Spec}
 import io.lakegate.spark.rule.masking.Masking
 import io.lakegate.spark.rule.rowfilter.RowFilters
 
@@ -40,18 +41,18 @@ import io.lakegate.spark.rule.rowfilter.RowFilters
  *  3. each decision is applied directly above its relation (LakegateSecured over
  *     Project(masks) over Filter(row filter)); full access leaves the relation untouched;
  *  4. a reference to a removed column fails as "not authorized".
- * Inside the body of a permanent view (analysed in a nested context) nothing is applied: the
- * view's own decision governs (definer rights), taken at the top level.
+ * Inside the body of a permanent view (analysed in a nested context) nothing is applied; at the
+ * top level every relation under a view is sent with the view that immediately encloses it, and
+ * the planner decides it with the view definer's rights only for a view it recorded from an
+ * authorized CREATE VIEW, with the reader's own rights otherwise (docs/policy.md).
+ *
+ * Before any of that, the final plan is checked against the inventory (rule/inventory): a node
+ * lakegate does not know, a refused one or a JVM call fails the statement (default deny).
  */
 final class RuleAuthorize(session: SparkSession, postHoc: Boolean) extends Rule[LogicalPlan] with org.apache.spark.internal.Logging {
 
   override def apply(plan: LogicalPlan): LogicalPlan = {
     if (Guard.active || RuleAuthorize.HelperRoots.contains(plan.getClass.getSimpleName)) return plan
-    // Queries a command runs while executing: its implementation, covered by its own
-    // authorization; only lakegate's parse-time gates are taken away.
-    if (Commands.CommandExecution.inside(session.sparkContext)) {
-      return AnalysisHelper.allowInvokingTransformsInAnalyzer(RuleAuthorize.unwrapGates(plan))
-    }
     val ctx = AnalysisContext.get
     AnalysisHelper.allowInvokingTransformsInAnalyzer {
       if (ctx.nestedViewDepth > 0) RuleAuthorize.unwrapGates(plan)
@@ -64,36 +65,65 @@ final class RuleAuthorize(session: SparkSession, postHoc: Boolean) extends Rule[
   private def isTemp(parts: Seq[String]): Boolean =
     parts.size == 1 && Try(SessionAccess.catalog(session).isTempView(parts)).getOrElse(false)
 
+  private final class CommandContext(rt: LakegateRuntime, db: String) extends Commands.Context {
+    def currentDb: String = db
+    def isTemp(parts: Seq[String]): Boolean = RuleAuthorize.this.isTemp(parts)
+    def exists(d: String, t: String): Boolean = SessionAccess.tableExists(session, d, t)
+    def allowJvmCalls: Boolean = rt.settings.allowJvmCalls
+    def resolveForSelect(o: AuthObject): Option[AuthObject] = RuleAuthorize.resolveForSelect(session, o, db)
+    def viewReads(query: LogicalPlan): Seq[ViewRead] = RuleAuthorize.viewReads(query, db)
+  }
+
+  /** collect → decide → rewrite → verify, for one analysis of one statement. */
   private def run(plan0: LogicalPlan, topLevel: Boolean): LogicalPlan = {
     val plan = RuleAuthorize.resolveWhoAmI(plan0)
     RuleAuthorize.failOnRemovedNames(plan)
-
-    if (topLevel) {
-      val rt = LakegateRuntime.get(session)
-      OkeraFs.beforeQuery(session, rt, rt.identity(), plan)
-    }
+    val rt = LakegateRuntime.get(session)
+    lazy val id = rt.identity()
+    def refused(r: Commands.Refusal): Nothing = throw LakegateErrors.refused(id.user, r.what, r match {
+      case p: PlanCheck.Refused => p.ask
+      case _ => "Ask an administrator if you need it"
+    })
+    if (topLevel) OkeraFs.beforeQuery(session, rt, id, plan)
     val db = currentDb
-    val needs0 = if (topLevel) Commands.needs(plan, db, isTemp) else Commands.Nothing
-    lazy val rt0 = LakegateRuntime.get(session)
-    lazy val principal0 = rt0.credentials.principalKey(rt0.identity())
-    val needs: Commands.Needs = if (needs0.objects.exists(_.action == io.lakegate.spark.client.Action.Insert)) {
-      needs0.copy(objects = needs0.objects.filterNot(o =>
-        o.action == io.lakegate.spark.client.Action.Insert && Commands.InternalWrites.allowed(principal0, o)))
+
+    // 1. classify: the whole plan against the inventory (the final plan, once), the root's needs
+    val finalPass = postHoc && topLevel
+    val rootSpec =
+      if (finalPass) try PlanCheck.check(plan, rt.settings.trustedPlanClasses, rt.settings.allowJvmCalls)
+        catch { case r: Commands.Refusal => refused(r) }
+      else Inventory.specOf(plan, rt.settings.trustedPlanClasses)
+    val running = CommandScope.isRunning(plan)
+    val needs0: Commands.Needs = rootSpec match {
+      case Some(Spec.Cmd(kind)) if topLevel =>
+        try Commands.needs(plan, kind, new CommandContext(rt, db)) catch { case r: Commands.Refusal => refused(r) }
+      case Some(Spec.Operand) if finalPass =>
+        // A table resolved alone (spark.catalog.listColumns, getTable): its metadata, every column named.
+        Relations.operandObject(plan, db).flatMap(o => RuleAuthorize.resolveForSelect(session, o, db)) match {
+          case Some(full) => Commands.Needs(Nil, metadata = Seq(full -> MetaLevel.AllColumns))
+          case None => Commands.Nothing
+        }
+      case _ => Commands.Nothing
+    }
+    lazy val principal = rt.credentials.principalKey(id)
+    val needs: Commands.Needs = if (needs0.objects.exists(_.action == Action.Insert)) {
+      needs0.copy(objects = needs0.objects.filterNot(o => CommandScope.exempt(principal, o)))
     } else needs0
     val collector = new RuleAuthorize.Collector(db, needs.targets)
     collector.walk(plan, "")
-    val showDescribe = postHoc && topLevel
-    if (collector.sites.isEmpty && needs.objects.isEmpty) {
+    collector.ungoverned.headOption.foreach { what =>
+      refused(new PlanCheck.Refused(s"read $what: lakegate cannot tell which table or path it reads",
+        "Ask an administrator to read it through a table lakegate governs"))
+    }
+    val showDescribe = finalPass
+    val metaObjects = needs.metadata.map(_._1)
+    if (collector.sites.isEmpty && needs.objects.isEmpty && metaObjects.isEmpty) {
       val p = RuleAuthorize.unwrapGates(plan)
-      return if (showDescribe && RuleAuthorize.isShowOrDescribe(p)) {
-        val rt = LakegateRuntime.get(session)
-        ShowDescribe.wrap(p, session, rt, rt.identity(), db)
-      } else p
+      return if (showDescribe && RuleAuthorize.isShowOrDescribe(p)) ShowDescribe.wrap(p, session, rt, id, db) else p
     }
 
-    val rt = LakegateRuntime.get(session)
-    val id = rt.identity()
-    val objects = collector.sites.map(_._2) ++ needs.objects
+    // 2. decide: one request for every relation, view, command target and metadata object
+    val objects = collector.sites.map(_._2) ++ needs.objects ++ metaObjects
     logDebug(s"lakegate: ${if (postHoc) "post-hoc" else "resolution"} pass over ${plan.getClass.getSimpleName} " +
       s"(top level: $topLevel) for ${id.user}: ${objects.map(o => o.effectiveAction + " " + o.displayName +
         (if (o.underView.nonEmpty) " under " + o.underView else "")).mkString(", ")}")
@@ -104,13 +134,12 @@ final class RuleAuthorize(session: SparkSession, postHoc: Boolean) extends Rule[
       else Nil
     val decisions0 = rt.authorizer.authorize(id, (objects ++ prefetch).toSeq, Gates.lastStatement)
     val decisions = decisions0.copy(decisions = decisions0.decisions.take(objects.size))
-    if (needs.objects.nonEmpty) Commands.CommandExecution.authorized(session.sparkContext, decisions.principal)
-    needs.newTable.foreach { case (tdb, t) =>
-      val location = Try(SessionAccess.catalog(session).defaultTablePath(
-        org.apache.spark.sql.catalyst.TableIdentifier(t, Some(tdb))).toString).toOption
-      Commands.InternalWrites.allow(decisions.principal,
-        Seq(s"table:$tdb.$t") ++ location.map(l => "uri:" + Relations.normalizeUri(l)))
+    val metaDecisions = decisions.decisions.drop(collector.sites.size + needs.objects.size)
+    needs.metadata.zip(metaDecisions).foreach { case ((o, level), d) =>
+      RuleAuthorize.checkMetadata(plan, o, level, d, decisions.user)
     }
+
+    // 3. rewrite: each decision applied directly above its relation
     val byNode = new IdentityHashMap[LogicalPlan, ArrayBuffer[ObjectDecision]]()
     collector.sites.zipWithIndex.foreach { case ((node, _), i) =>
       var b = byNode.get(node)
@@ -119,11 +148,17 @@ final class RuleAuthorize(session: SparkSession, postHoc: Boolean) extends Rule[
     }
     val rewriter = new RuleAuthorize.Rewriter(session, decisions, byNode, needs.targets)
     val rewritten = rewriter.rewrite(plan)
+
+    // 4. verify: nothing above a decision uses a column it removed
     val result = if (rewriter.removed.isEmpty) rewritten else {
       val removed = rewriter.removed.toMap
       val pruned = RuleAuthorize.pruneInTempViews(rewritten, removed)
       RuleAuthorize.failOnRemovedReferences(pruned._1, pruned._2, decisions.user)
       pruned._1
+    }
+    // A CREATE … AS SELECT runs inside its command scope (CommandScope), once authorized.
+    if (finalPass && needs.scopeTargets.nonEmpty && !running) {
+      return ScopedCommand(result)(CommandScope.Scope(result, decisions.principal, needs.scopeTargets.map(CommandScope.key).toSet))
     }
     if (showDescribe) ShowDescribe.wrap(result, session, rt, id, db) else result
   }
@@ -140,6 +175,54 @@ object RuleAuthorize {
   val KindRelation = "relation"
   val KindView = "view"
   val KindWhoAmI = "whoami"
+
+  /** The table or view named by `o`, resolved alone (lakegate's rules off), as a SELECT object with its columns. */
+  def resolveForSelect(session: SparkSession, o: AuthObject, currentDb: String): Option[AuthObject] =
+    if (o.table.isEmpty) None
+    else {
+      val resolved = Try(Guard(SessionAccess.analyzer(session).execute(UnresolvedRelation(Seq(o.database, o.table))))).toOption
+      def strip(p: LogicalPlan): LogicalPlan = p match { case s: SubqueryAlias => strip(s.child); case x => x }
+      resolved.map(strip).flatMap {
+        case v: View if !v.isTempView => Some(Relations.viewObject(v, "", currentDb))
+        case r if Relations.isRelation(r) => Relations.objects(r, currentDb).headOption
+        case _ => None
+      }.map(_.copy(action = Action.Select))
+    }
+
+  /** What a view's definition reads directly: tables, views (not what is under them), paths. */
+  def viewReads(query: LogicalPlan, currentDb: String): Seq[ViewRead] = {
+    val out = ArrayBuffer.empty[ViewRead]
+    def add(o: AuthObject): Unit = out += ViewRead(o.database, o.table, o.uri)
+    def walk(p: LogicalPlan): Unit = p match {
+      case g: LakegateGate => walk(g.child)
+      case m: LakegateSecured => walk(rawOf(m))
+      case v: View if !v.isTempView => add(Relations.viewObject(v, "", currentDb))
+      case r if Relations.isRelation(r) && !r.isInstanceOf[LakegateWhoAmI] => Relations.objects(r, currentDb).foreach(add)
+      case other =>
+        other.children.foreach(walk)
+        subqueryPlans(other).foreach(walk)
+    }
+    walk(query)
+    out.distinct.toSeq
+  }
+
+  /** Metadata of a table may show only what its decision lets the user read. */
+  def checkMetadata(plan: LogicalPlan, o: AuthObject, level: MetaLevel, d: ObjectDecision, user: String): Unit = {
+    val removed = d.columns.exists(_.action == ColumnAction.Removed)
+    val limited = !d.unrestricted
+    val why = level match {
+      case MetaLevel.Readable => None
+      case MetaLevel.AllColumns if removed => Some("some of its columns are removed for you, and this names every column")
+      case MetaLevel.Unrestricted if limited =>
+        Some("your access to it is limited (a row filter, masked or removed columns), and this shows data beyond that")
+      case _ => None
+    }
+    why.foreach { w =>
+      val what = plan.nodeName.stripSuffix("Command")
+      throw LakegateErrors.refused(user, s"run $what on ${o.displayName}: $w",
+        s"Ask an administrator for unrestricted SELECT ON TABLE ${o.displayName}")
+    }
+  }
 
   def isShowOrDescribe(p: LogicalPlan): Boolean = {
     val c = p.getClass.getSimpleName
@@ -210,6 +293,14 @@ object RuleAuthorize {
   /** Finds the places that need a decision: relations, permanent views, markers. */
   final class Collector(currentDb: String, targets: Seq[LogicalPlan]) {
     val sites: ArrayBuffer[(LogicalPlan, AuthObject)] = ArrayBuffer.empty
+    /** Sources lakegate cannot name (refused). */
+    val ungoverned: ArrayBuffer[String] = ArrayBuffer.empty
+
+    private def relation(r: LogicalPlan, site: LogicalPlan, underView: String): Unit = Relations.reads(r, currentDb) match {
+      case Reads.Objects(os) => os.foreach(o => sites += site -> o.copy(underView = underView))
+      case Reads.InternalData =>
+      case Reads.Ungoverned(what) => ungoverned += what
+    }
 
     private def isTarget(p: LogicalPlan): Boolean = targets.exists(_ eq p)
 
@@ -219,15 +310,14 @@ object RuleAuthorize {
         rawOf(m) match {
           case v: View =>
             sites += m -> Relations.viewObject(v, underView, currentDb)
-            walk(v.child, if (underView.isEmpty) Relations.viewName(v, currentDb) else underView)
-          case r => Relations.objects(r, currentDb).foreach(o => sites += m -> o.copy(underView = underView))
+            walk(v.child, Relations.viewName(v, currentDb))
+          case r => relation(r, m, underView)
         }
       case t if isTarget(t) =>
       case v: View if !v.isTempView =>
         sites += v -> Relations.viewObject(v, underView, currentDb)
-        walk(v.child, if (underView.isEmpty) Relations.viewName(v, currentDb) else underView)
-      case r if Relations.isRelation(r) =>
-        Relations.objects(r, currentDb).foreach(o => sites += r -> o.copy(underView = underView))
+        walk(v.child, Relations.viewName(v, currentDb))
+      case r if Relations.isRelation(r) => relation(r, r, underView)
       case other =>
         other.children.foreach(walk(_, underView))
         subqueryPlans(other).foreach(walk(_, underView))

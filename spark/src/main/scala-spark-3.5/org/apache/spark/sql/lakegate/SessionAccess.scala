@@ -12,4 +12,10 @@ object SessionAccess {
   def catalog(s: SparkSession): SessionCatalog = s.sessionState.catalog
   /** The Hadoop configuration the session's catalog works with (a copy made when it started). */
   def sharedHadoopConf(s: SparkSession): org.apache.hadoop.conf.Configuration = s.sharedState.hadoopConf
+  /** Analyse, plan and run a command now (what Spark does with a command it is handed). */
+  def executeCommand(s: SparkSession, plan: org.apache.spark.sql.catalyst.plans.logical.LogicalPlan): Unit =
+    s.sessionState.executePlan(plan).assertCommandExecuted()
+  /** Does the session catalog hold this table or view (temporary views excluded)? */
+  def tableExists(s: SparkSession, db: String, table: String): Boolean =
+    scala.util.Try(catalog(s).tableExists(org.apache.spark.sql.catalyst.TableIdentifier(table, Some(db)))).getOrElse(false)
 }

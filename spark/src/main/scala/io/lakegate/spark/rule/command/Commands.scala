@@ -8,81 +8,57 @@ import org.apache.spark.sql.catalyst.catalog.CatalogTable
 import org.apache.spark.sql.catalyst.plans.logical.{LogicalPlan, SubqueryAlias}
 import org.apache.spark.sql.connector.catalog.Identifier
 
-import io.lakegate.spark.client.{Action, AuthObject}
+import io.lakegate.spark.client.{Action, AuthObject, ViewRead}
+import io.lakegate.spark.rule.inventory.{CommandKind, MetaLevel}
 import io.lakegate.spark.rule.collect.Relations
 import io.lakegate.spark.rule.collect.Relations.{lower, normalizeUri}
 
 /**
- * Writes and DDL: the privilege a command needs on its target, in the same request as the
- * SELECT objects of its sources. Commands are matched by class name and their fields read by
- * name, so one source tree serves Spark 3.5 and 4.x and Delta's commands need no Delta jar.
- * A command that is not listed needs no lakegate privilege (it reads or writes no table).
+ * What each governed command needs from the planner, by the kind the inventory gives its class
+ * (rule/inventory). Fields are read by name, so one source tree serves Spark 3.5 and 4.x and
+ * Delta's commands need no Delta jar at compile time. A governed command whose target cannot be
+ * named is refused: nothing is let through because lakegate could not read it.
+ *
+ * Privileges: append = INSERT; anything that replaces, changes or removes rows (OVERWRITE,
+ * UPDATE, DELETE, MERGE, TRUNCATE, RESTORE, OPTIMIZE, VACUUM) = ALL on the table, which also
+ * covers the reads such a statement makes of the target (a WHERE or SET that looks at a column
+ * needs to see it unmasked); a LOCATION given, set or written = ALL on that URI.
  */
 object Commands {
 
-  /** What a root command needs: objects to authorize, and the subtrees it writes to. */
-  final case class Needs(objects: Seq[AuthObject], targets: Seq[LogicalPlan], newTable: Option[(String, String)] = None)
-  val Nothing: Needs = Needs(Nil, Nil)
-
   /**
-   * CREATE TABLE … AS SELECT writes its data with an inner command (an INSERT into the new
-   * table or its location) that Spark analyses again on the same thread. The CREATE privilege
-   * already covers it, so the inner write is not asked about again (per thread and user, briefly).
+   * What a root command needs: objects to authorize; the subtrees it writes to (not read-secured);
+   * metadata checks made on the decisions; the targets of a CTAS scope.
    */
-  object InternalWrites {
-    private val entries = new ThreadLocal[Map[String, Long]] { override def initialValue(): Map[String, Long] = Map.empty }
-    def allow(principal: String, keys: Seq[String]): Unit = {
-      val now = System.currentTimeMillis()
-      entries.set(entries.get.filter(_._2 > now) ++ keys.map(k => (principal + "\u0000" + k) -> (now + 3600000L)))
-    }
-    def allowed(principal: String, o: AuthObject): Boolean = {
-      val key = if (o.uri.nonEmpty) "uri:" + o.uri else s"table:${o.database}.${o.table}"
-      entries.get.get(principal + "\u0000" + key).exists(_ > System.currentTimeMillis())
-    }
+  final case class Needs(
+      objects: Seq[AuthObject],
+      targets: Seq[LogicalPlan] = Nil,
+      metadata: Seq[(AuthObject, MetaLevel)] = Nil,
+      scopeTargets: Seq[AuthObject] = Nil)
+  val Nothing: Needs = Needs(Nil)
+
+  /** A command lakegate must refuse, with why (the rule adds the user and what to ask for). */
+  class Refusal(val what: String) extends RuntimeException(what)
+  private def refuse(what: String): Nothing = throw new Refusal(what)
+
+  /** What the orchestrator gives: the session's current database, temp views, table existence. */
+  trait Context {
+    def currentDb: String
+    def isTemp(parts: Seq[String]): Boolean
+    def exists(db: String, table: String): Boolean
+    def allowJvmCalls: Boolean
+    /** The table or view named by `o` as the planner should see it for SELECT (with its columns). */
+    def resolveForSelect(o: AuthObject): Option[AuthObject]
+    /** The objects a view's definition reads directly. */
+    def viewReads(query: LogicalPlan): Seq[ViewRead]
   }
-
-  /**
-   * A command that lakegate authorized (MERGE, UPDATE, DELETE, CTAS, …) runs queries of its own
-   * while it executes: Delta reads the target's files, CTAS writes through an inner INSERT.
-   * Those are the command's implementation, not the user's queries, and were covered when the
-   * command was authorized; applying the user's masks to them would corrupt the command.
-   * They are recognised as analyses on the same thread under a newer SQL execution id than the
-   * one in force when the command was authorized (so queries of a foreachBatch function, which
-   * all run under the batch's execution id, are still each authorized).
-   */
-  object CommandExecution {
-    private final case class Note(principal: String, outerExecutionId: String)
-    private val note = new ThreadLocal[Note]
-    private val ExecutionId = "spark.sql.execution.id"
-
-    def authorized(sc: org.apache.spark.SparkContext, principal: String): Unit =
-      note.set(Note(principal, sc.getLocalProperty(ExecutionId)))
-
-    /** Is this analysis part of executing the last command authorized on this thread? */
-    def inside(sc: org.apache.spark.SparkContext): Boolean = {
-      val n = note.get
-      n != null && {
-        val current = sc.getLocalProperty(ExecutionId)
-        current != null && current != n.outerExecutionId
-      }
-    }
-  }
-
-  private val CtasClasses = Set("CreateTableAsSelect", "ReplaceTableAsSelect", "CreateDataSourceTableAsSelectCommand",
-    "CreateHiveTableAsSelectCommand", "OptimizedCreateHiveTableAsSelectCommand")
-
-  private def newTableOf(plan: LogicalPlan, currentDb: => String): Option[(String, String)] =
-    if (!CtasClasses.contains(plan.getClass.getSimpleName)) None
-    else firstField(plan, "name", "tableName", "table", "tableDesc")
-      .flatMap(target(_, Action.Create, currentDb, _ => false))
-      .filter(_.table.nonEmpty).map(o => (o.database, o.table))
 
   private val FileFormats = Set("delta", "parquet", "orc", "csv", "json", "text", "avro")
 
-  private def field(o: AnyRef, name: String): Option[AnyRef] =
+  def field(o: AnyRef, name: String): Option[AnyRef] =
     Try(o.getClass.getMethod(name).invoke(o)).toOption.flatMap(Option(_))
 
-  private def firstField(o: AnyRef, names: String*): Option[AnyRef] = names.iterator.map(field(o, _)).collectFirst { case Some(v) => v }
+  def firstField(o: AnyRef, names: String*): Option[AnyRef] = names.iterator.map(field(o, _)).collectFirst { case Some(v) => v }
 
   /** An object for a table named by name parts (catalog and database optional). */
   def fromParts(parts: Seq[String], action: String, currentDb: => String, isTemp: Seq[String] => Boolean): Option[AuthObject] =
@@ -111,6 +87,10 @@ object Commands {
     case ct: CatalogTable => fromTableIdentifier(ct.identifier, action, currentDb, _ => false)
     case id: Identifier => fromParts(id.namespace().toSeq :+ id.name(), action, currentDb, _ => false)
     case s: SubqueryAlias => target(s.child, action, currentDb, isTemp)
+    case d if d.getClass.getName.endsWith("DeltaTableV2") =>
+      field(d, "catalogTable").collect { case Some(ct: CatalogTable) => ct }
+        .flatMap(ct => fromTableIdentifier(ct.identifier, action, currentDb, _ => false))
+        .orElse(field(d, "path").map(p => AuthObject(uri = normalizeUri(p.toString), action = action)))
     case u: UnresolvedRelation => fromParts(u.multipartIdentifier, action, currentDb, isTemp)
     case p: LogicalPlan if Relations.isRelation(p) =>
       Relations.objects(p, currentDb).headOption.map(o => o.copy(columns = Nil, location = "", action = action))
@@ -142,96 +122,200 @@ object Commands {
     case _ => None
   }
 
-  private def databaseOfNewTable(x: AnyRef, currentDb: => String, isTemp: Seq[String] => Boolean): Option[AuthObject] =
-    target(x, Action.Create, currentDb, _ => false).flatMap { o =>
-      if (o.uri.nonEmpty) Some(o) else Some(AuthObject(database = o.database, action = Action.Create))
-    }
 
-  private val AlterV2 = Set("AddColumns", "ReplaceColumns", "DropColumns", "RenameColumn", "AlterColumn", "AlterColumns",
-    "CommentOnTable", "SetTableProperties", "UnsetTableProperties", "SetTableLocation", "RenameTable",
-    "AddPartitions", "DropPartitions", "RenamePartitions", "RecoverPartitions", "SetTableSerDeProperties",
-    "RepairTable", "AnalyzeTable", "AnalyzeColumn", "SetViewProperties", "UnsetViewProperties", "AlterViewAs",
-    "AlterViewSchemaBinding", "AddConstraint", "DropConstraint", "AlterTableCollation")
+  private def overwriteMode(x: Option[AnyRef]): Boolean = x.exists(_.toString.equalsIgnoreCase("Overwrite"))
 
-  /**
-   * What the root command of a plan needs. `isTemp(parts)` says whether a one-part name is a
-   * temporary view (which needs no lakegate privilege).
-   */
-  def needs(plan: LogicalPlan, currentDb: => String, isTemp: Seq[String] => Boolean): Needs = {
-    val n = needs0(plan, currentDb, isTemp)
-    newTableOf(plan, currentDb).map(t => n.copy(newTable = Some(t))).getOrElse(n)
+  private def optString(x: Option[AnyRef]): Option[String] = x match {
+    case Some(Some(s: String)) => Some(s)
+    case Some(s: String) => Some(s)
+    case Some(Some(u: java.net.URI)) => Some(u.toString)
+    case _ => scala.None
   }
 
-  private def needs0(plan: LogicalPlan, currentDb: => String, isTemp: Seq[String] => Boolean): Needs = {
+  private def uriAll(loc: String): AuthObject = AuthObject(uri = normalizeUri(loc), action = Action.All)
+
+  /** The location a CREATE gives: TableSpec.location, a CatalogTable's storage, a path option. */
+  private def locationOf(plan: LogicalPlan): Seq[String] = {
+    val fromSpec = field(plan, "tableSpec").flatMap(ts => optString(field(ts, "location")))
+    val fromTable = firstField(plan, "table", "tableDesc").collect { case ct: CatalogTable => ct }
+      .flatMap(_.storage.locationUri.map(_.toString))
+    val fromFormat = field(plan, "fileFormat").flatMap(f => optString(field(f, "locationUri")))
+    val fromOptions = firstField(plan, "writeOptions", "options").collect { case m: Map[_, _] => m }
+      .flatMap(_.collectFirst { case (k, v) if k.toString.equalsIgnoreCase("path") => v.toString })
+    (fromSpec ++ fromTable ++ fromFormat ++ fromOptions).toSeq.distinct
+  }
+
+  /** The table a command names, or a refusal saying that it could not be named. */
+  private def named(plan: LogicalPlan, action: String, ctx: Context, names: String*): AuthObject =
+    names.iterator.map(field(plan, _)).collectFirst { case Some(v) => v }
+      .flatMap(target(_, action, ctx.currentDb, ctx.isTemp)) match {
+      case Some(o) => o
+      case scala.None => refuse(s"run ${plan.getClass.getSimpleName}: lakegate cannot tell which table it touches")
+    }
+
+  private val TargetFields = Seq("table", "targetTable", "target", "child", "tableName", "tableIdent", "oldName",
+    "name", "sourceTable", "catalogTable")
+
+  private def newTableObjects(plan: LogicalPlan, ctx: Context, replacing: Boolean): Needs = {
+    val t = named(plan, Action.Create, ctx, "name", "tableName", "table", "tableDesc", "targetTable")
+    val locations = locationOf(plan).map(uriAll)
+    if (t.uri.nonEmpty) return Needs(Seq(t.copy(action = Action.All)) ++ locations, scopeTargets = Seq(t))
+    val db = AuthObject(database = t.database, action = Action.Create)
+    val existing = ctx.exists(t.database, t.table)
+    val overwrite = replacing || overwriteMode(field(plan, "mode"))
+    val replace = if (existing && overwrite) Seq(t.copy(action = Action.All)) else Nil
+    Needs(Seq(db) ++ replace ++ locations, scopeTargets = Seq(t.copy(action = Action.Insert)) ++
+      locations.map(l => l.copy(action = Action.Insert)))
+  }
+
+  private def isPersistedView(plan: LogicalPlan): Boolean =
+    field(plan, "viewType").forall(_.toString.contains("Persisted"))
+
+  /** What the root command of a plan needs, given its kind. */
+  def needs(plan: LogicalPlan, kind: CommandKind, ctx: Context): Needs = {
+    import CommandKind._
     val cls = plan.getClass.getSimpleName
-    def one(x: Option[AnyRef], action: String, writeTarget: Boolean): Needs = {
-      val obj = x.flatMap(target(_, action, currentDb, isTemp))
-      val tgt = if (writeTarget) x.collect { case p: LogicalPlan => p }.toSeq else Nil
-      Needs(obj.toSeq, tgt)
+    def writeTarget(names: String*): Option[LogicalPlan] =
+      names.iterator.map(field(plan, _)).collectFirst { case Some(p: LogicalPlan) => p }
+    kind match {
+      case Harmless | Wrapper | Listing => Nothing
+      case JvmCode =>
+        if (ctx.allowJvmCalls) Nothing
+        else refuse(s"run ${cls.stripSuffix("Command")}: it loads or runs code other than SQL, which could read the " +
+          "key that vouches for every user of this cluster")
+      case Write => writeNeeds(plan, cls, ctx)
+      case Destroy =>
+        val t = named(plan, Action.All, ctx, TargetFields: _*)
+        Needs(Seq(t.copy(columns = Nil, action = Action.All)), writeTarget("table", "targetTable", "target", "child").toSeq)
+      case WriteDirectory =>
+        val loc = field(plan, "storage").flatMap(s => optString(field(s, "locationUri")))
+          .getOrElse(refuse(s"run $cls: lakegate cannot tell which directory it writes"))
+        Needs(Seq(uriAll(loc)))
+      case Create => newTableObjects(plan, ctx, replacing = cls == "ReplaceTable").copy(scopeTargets = Nil) match {
+        case n if cls == "CreateTableLikeCommand" =>
+          val src = named(plan, Action.Select, ctx, "sourceTable")
+          n.copy(metadata = ctx.resolveForSelect(src).map(_ -> MetaLevel.AllColumns).toSeq)
+        case n => n
+      }
+      case CreateAsSelect => newTableObjects(plan, ctx, replacing = cls.startsWith("Replace"))
+      case CreateView | AlterView =>
+        if (!isPersistedView(plan)) Nothing
+        else {
+          val v = named(plan, Action.Create, ctx, "name", "child")
+          val query = firstField(plan, "plan", "query").collect { case q: LogicalPlan => q }
+            .getOrElse(refuse(s"run $cls: lakegate cannot read the view's definition"))
+          val replacing = kind == AlterView || (field(plan, "replace").contains(true) && ctx.exists(v.database, v.table))
+          val action = if (replacing) Action.Alter else Action.Create
+          Needs(Seq(v.copy(isView = true, action = action, columns = Relations.columns(query.output),
+            viewReads = ctx.viewReads(query))))
+        }
+      case CreateDatabase =>
+        val db = firstField(plan, "name", "databaseName").flatMap(namespaceOf)
+          .getOrElse(refuse(s"run $cls: lakegate cannot tell which database it creates"))
+        val loc = optString(field(plan, "path")).toSeq ++
+          field(plan, "properties").collect { case m: Map[_, _] => m }.toSeq
+            .flatMap(_.collect { case (k, v) if k.toString.equalsIgnoreCase("location") => v.toString })
+        Needs(Seq(AuthObject(database = db, action = Action.Create)) ++ loc.map(uriAll))
+      case Drop =>
+        val t = target(field(plan, "child").orElse(field(plan, "tableName")).orNull, Action.Drop, ctx.currentDb, ctx.isTemp)
+        Needs(t.toSeq)
+      case DropDatabase =>
+        val db = firstField(plan, "namespace", "databaseName").flatMap(namespaceOf)
+          .getOrElse(refuse(s"run $cls: lakegate cannot tell which database it drops"))
+        Needs(Seq(AuthObject(database = db, action = Action.Drop)))
+      case Alter =>
+        val t = named(plan, Action.Alter, ctx, TargetFields: _*)
+        Needs(Seq(t.copy(columns = Nil, location = "", action = Action.Alter)) ++ alterLocations(plan).map(uriAll))
+      case AlterDatabase =>
+        val db = firstField(plan, "namespace", "databaseName").flatMap(namespaceOf)
+          .getOrElse(refuse(s"run $cls: lakegate cannot tell which database it changes"))
+        Needs(Seq(AuthObject(database = db, action = Action.Alter)) ++ optString(field(plan, "location")).toSeq.map(uriAll))
+      case Metadata(level) =>
+        val t = named(plan, Action.Select, ctx, "relation", "table", "child", "tableName", "path")
+        if (t.uri.nonEmpty) Needs(Seq(t.copy(action = Action.Select)))
+        else {
+          val full = ctx.resolveForSelect(t).getOrElse(refuse(s"run $cls: lakegate cannot resolve ${t.displayName}"))
+          Needs(Nil, metadata = Seq(full -> level))
+        }
+      case DescribeColumn => Nothing // ShowDescribe decides (removed: denied; masked: no statistics)
+      case DatabaseMetadata =>
+        val db = firstField(plan, "namespace", "databaseName").flatMap(namespaceOf)
+          .getOrElse(refuse(s"run $cls: lakegate cannot tell which database it describes"))
+        Needs(Seq(AuthObject(database = db, action = Action.Show)))
+    }
+  }
+
+  /** Locations an ALTER sets: SET LOCATION, partitions added with a LOCATION. */
+  private def alterLocations(plan: LogicalPlan): Seq[String] = {
+    val direct = optString(field(plan, "location")).toSeq
+    val partitions = firstField(plan, "partitionSpecsAndLocs", "parts").collect { case s: Seq[_] => s }.toSeq.flatten.flatMap {
+      case (_, Some(l: String)) => Seq(l)
+      case p: AnyRef => optString(field(p, "location")).toSeq
+      case _ => Nil
+    }
+    (direct ++ partitions).distinct
+  }
+
+  private def writeNeeds(plan: LogicalPlan, cls: String, ctx: Context): Needs = {
+    def action(overwrite: Boolean) = if (overwrite) Action.All else Action.Insert
+    def onTable(x: Option[AnyRef], overwrite: Boolean, tgt: Boolean): Needs = {
+      val a = action(overwrite)
+      val o = x.flatMap(target(_, a, ctx.currentDb, ctx.isTemp))
+        .getOrElse(refuse(s"run $cls: lakegate cannot tell which table it writes"))
+      Needs(Seq(o.copy(columns = Nil, location = "", action = a)), if (tgt) x.collect { case p: LogicalPlan => p }.toSeq else Nil)
     }
     cls match {
-      // ---- writes: INSERT on the target; the target is not read-secured ----
-      case "InsertIntoStatement" | "AppendData" | "OverwriteByExpression" | "OverwritePartitionsDynamic" |
-           "ReplaceData" | "WriteDelta" | "UpdateTable" | "DeleteFromTable" =>
-        one(field(plan, "table"), Action.Insert, writeTarget = true)
-      case "MergeIntoTable" => one(field(plan, "targetTable"), Action.Insert, writeTarget = true)
-      case "DeltaMergeInto" | "MergeIntoCommand" | "UpdateCommand" | "DeleteCommand" =>
-        val t = field(plan, "target")
-        val byCatalog = field(plan, "catalogTable").flatMap(target(_, Action.Insert, currentDb, isTemp))
-        val n = one(t, Action.Insert, writeTarget = true)
-        // Delta's commands hold the target as a file relation; its catalog table names it.
-        if (byCatalog.isDefined) n.copy(objects = byCatalog.toSeq) else n
-      case "DeltaUpdateTable" | "DeltaDelete" => one(field(plan, "child"), Action.Insert, writeTarget = true)
+      case "InsertIntoStatement" =>
+        onTable(field(plan, "table"), field(plan, "overwrite").contains(true), tgt = true)
+      case "AppendData" => onTable(field(plan, "table"), overwrite = false, tgt = true)
       case "InsertIntoHadoopFsRelationCommand" =>
+        val overwrite = overwriteMode(field(plan, "mode"))
         field(plan, "catalogTable").collect { case Some(ct: CatalogTable) => ct } match {
-          case Some(ct) => one(Some(ct), Action.Insert, writeTarget = false)
-          case None => Needs(field(plan, "outputPath").map(p => AuthObject(uri = normalizeUri(p.toString), action = Action.Insert)).toSeq, Nil)
+          case Some(ct) => onTable(Some(ct), overwrite, tgt = false)
+          case scala.None =>
+            val p = field(plan, "outputPath").getOrElse(refuse(s"run $cls: lakegate cannot tell where it writes"))
+            Needs(Seq(AuthObject(uri = normalizeUri(p.toString), action = action(overwrite))))
         }
-      case "InsertIntoHiveTable" => one(field(plan, "table"), Action.Insert, writeTarget = false)
-      case "InsertIntoDataSourceCommand" => one(field(plan, "logicalRelation"), Action.Insert, writeTarget = false)
-      case "InsertIntoDataSourceDirCommand" | "InsertIntoHiveDirCommand" | "InsertIntoDir" =>
-        val loc = field(plan, "storage").flatMap(s => field(s, "locationUri")).collect { case Some(u) => u.toString }
-        Needs(loc.map(u => AuthObject(uri = normalizeUri(u), action = Action.Insert)).toSeq, Nil)
-      case "TruncateTableCommand" | "LoadDataCommand" => one(field(plan, "tableName").orElse(field(plan, "table")), Action.Insert, writeTarget = false)
-      case "TruncateTable" | "TruncatePartition" => one(field(plan, "table"), Action.Insert, writeTarget = false)
+      case "InsertIntoDataSourceCommand" =>
+        onTable(field(plan, "logicalRelation"), field(plan, "overwrite").contains(true), tgt = false)
+      case "InsertIntoHiveTable" => onTable(field(plan, "table"), field(plan, "overwrite").contains(true), tgt = false)
+      case "SaveIntoDataSourceCommand" =>
+        val path = field(plan, "options").collect { case m: Map[_, _] => m }
+          .flatMap(_.collectFirst { case (k, v) if k.toString.equalsIgnoreCase("path") => v.toString })
+          .getOrElse(refuse(s"write to the data source ${field(plan, "dataSource").map(_.getClass.getName).getOrElse("?")}: " +
+            "lakegate governs tables and paths only"))
+        Needs(Seq(AuthObject(uri = normalizeUri(path), action = action(overwriteMode(field(plan, "mode"))))))
+      case "WriteIntoDelta" =>
+        val overwrite = overwriteMode(field(plan, "mode"))
+        field(plan, "catalogTableOpt").collect { case Some(ct: CatalogTable) => ct } match {
+          case Some(ct) => onTable(Some(ct), overwrite, tgt = false)
+          case scala.None =>
+            val p = field(plan, "deltaLog").flatMap(l => field(l, "dataPath"))
+              .getOrElse(refuse(s"run $cls: lakegate cannot tell where it writes"))
+            Needs(Seq(AuthObject(uri = normalizeUri(p.toString), action = action(overwrite))))
+        }
+      case "WriteToStream" | "WriteToStreamStatement" =>
+        field(plan, "catalogTable").collect { case Some(ct: CatalogTable) => ct } match {
+          case Some(ct) => onTable(Some(ct), overwrite = false, tgt = false)
+          case scala.None => streamSinkNeeds(plan, ctx)
+        }
+      case other => refuse(s"run $other: lakegate does not know what it writes")
+    }
+  }
 
-      // ---- CREATE on the database ----
-      case "CreateTable" | "CreateTableAsSelect" | "ReplaceTable" | "ReplaceTableAsSelect" | "CreateV2Table" =>
-        Needs(firstField(plan, "name", "tableName").flatMap(databaseOfNewTable(_, currentDb, isTemp)).toSeq, Nil)
-      case "CreateTableCommand" | "CreateDataSourceTableCommand" | "CreateDataSourceTableAsSelectCommand" =>
-        Needs(field(plan, "table").flatMap(databaseOfNewTable(_, currentDb, isTemp)).toSeq, Nil)
-      case "CreateHiveTableAsSelectCommand" | "OptimizedCreateHiveTableAsSelectCommand" =>
-        Needs(field(plan, "tableDesc").flatMap(databaseOfNewTable(_, currentDb, isTemp)).toSeq, Nil)
-      case "CreateTableLikeCommand" =>
-        Needs(field(plan, "targetTable").flatMap(databaseOfNewTable(_, currentDb, isTemp)).toSeq, Nil)
-      case "CreateView" =>
-        Needs(firstField(plan, "child", "name").flatMap(databaseOfNewTable(_, currentDb, isTemp)).toSeq, Nil)
-      case "CreateViewCommand" =>
-        val persisted = field(plan, "viewType").exists(_.toString.contains("Persisted"))
-        if (!persisted) Nothing
-        else Needs(field(plan, "name").flatMap(databaseOfNewTable(_, currentDb, isTemp)).toSeq, Nil)
-      case "CreateNamespace" | "CreateDatabaseCommand" =>
-        Needs(firstField(plan, "name", "databaseName").flatMap(namespaceOf)
-          .map(db => AuthObject(database = db, action = Action.Create)).toSeq, Nil)
+  /** Streaming sinks without a table: a path (INSERT on the URI), or a sink that keeps no governed data. */
+  private val DataFreeSinks = Set("MemorySink", "ForeachBatchSink", "ConsoleTable$", "ForeachWriterTable", "NoopTable$",
+    "MemorySinkV2", "ConsoleSinkProvider")
 
-      // ---- DROP ----
-      case "DropTable" | "DropView" => one(field(plan, "child"), Action.Drop, writeTarget = false)
-      case "DropTableCommand" => one(field(plan, "tableName"), Action.Drop, writeTarget = false)
-      case "DropNamespace" | "DropDatabaseCommand" =>
-        Needs(firstField(plan, "namespace", "databaseName").flatMap(namespaceOf)
-          .map(db => AuthObject(database = db, action = Action.Drop)).toSeq, Nil)
-
-      // ---- ALTER on the table or view ----
-      case "AlterViewAsCommand" => one(field(plan, "name"), Action.Alter, writeTarget = false)
-      case "AlterTableRenameCommand" => one(field(plan, "oldName"), Action.Alter, writeTarget = false)
-      case c if c.startsWith("AlterTable") && c.endsWith("Command") =>
-        one(firstField(plan, "tableName", "table"), Action.Alter, writeTarget = false)
-      case c if c.startsWith("AlterView") && c.endsWith("Command") =>
-        one(firstField(plan, "name", "tableName"), Action.Alter, writeTarget = false)
-      case "RepairTableCommand" | "AnalyzeTableCommand" | "AnalyzeColumnCommand" | "AnalyzePartitionCommand" =>
-        one(firstField(plan, "tableName", "tableIdent"), Action.Alter, writeTarget = false)
-      case c if AlterV2.contains(c) => one(firstField(plan, "table", "child"), Action.Alter, writeTarget = false)
-      case _ => Nothing
+  private def streamSinkNeeds(plan: LogicalPlan, ctx: Context): Needs = {
+    val sink = field(plan, "sink").getOrElse(refuse("start a stream: lakegate cannot tell where it writes"))
+    val name = sink.getClass.getSimpleName
+    val path = field(sink, "path").map(_.toString).orElse(firstField(sink, "options").collect { case m: Map[_, _] => m }
+      .flatMap(_.collectFirst { case (k, v) if k.toString.equalsIgnoreCase("path") => v.toString }))
+    path match {
+      case Some(p) => Needs(Seq(AuthObject(uri = normalizeUri(p), action = Action.Insert)))
+      case scala.None if DataFreeSinks.contains(name) => Nothing
+      case scala.None => refuse(s"start a stream into the sink ${sink.getClass.getName}: lakegate governs tables and paths only")
     }
   }
 }
