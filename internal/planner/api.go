@@ -49,15 +49,31 @@ func (a *api) Authorize(ctx context.Context, req *connect.Request[lakegatev1.Aut
 		if o.Table != "" && len(o.Columns) == 0 {
 			if t, ok := c.snap.policy.Table(strings.ToLower(o.Database), strings.ToLower(o.Table)); ok {
 				o.Columns = t.Columns
-				o.IsView = o.IsView || t.IsView
 			}
 		}
 	}
 	decisions := c.snap.policy.Authorize(c.subject, objs)
+	version := c.snap.policy.Version()
+
+	// Allowed view definitions are recorded before the answer, so the view
+	// reads with its definer's rights from the very next request.
+	var defs []viewDefinition
+	for i := range objs {
+		if decisions[i].Allowed && policy.IsViewDefinition(&objs[i]) {
+			defs = append(defs, viewDefinition{index: i, obj: &objs[i]})
+		}
+	}
+	if len(defs) > 0 {
+		if version, err = s.recordViews(ctx, c, defs, decisions); err != nil {
+			s.log.Error("could not record a view", "err", err)
+			s.record(c, audit.Record{StatementType: "AUTHORIZE", Statement: m.Statement, Outcome: audit.OutcomeError, Reason: "record view: " + err.Error()})
+			return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("the planner could not record the view (%v); do not create it", err))
+		}
+	}
 
 	resp := &lakegatev1.AuthorizeResponse{
 		Decisions:     make([]*lakegatev1.ObjectDecision, len(decisions)),
-		PolicyVersion: c.snap.policy.Version(),
+		PolicyVersion: version,
 		User:          c.principal.User,
 		RequestId:     c.requestID,
 	}
@@ -119,6 +135,24 @@ func (s *Server) objects(m *lakegatev1.AuthorizeRequest) ([]policy.Object, error
 		}
 		out[i] = policy.Object{Database: o.Database, Table: o.Table, IsView: o.IsView, Columns: cols,
 			URI: o.Uri, Action: act, UnderView: o.UnderView}
+		if len(o.ViewReads) == 0 {
+			continue
+		}
+		if !policy.IsViewDefinition(&out[i]) {
+			return nil, invalid("object %d: view_reads belong to a CREATE or ALTER of a view (is_view with ACTION_CREATE or ACTION_ALTER) only", i)
+		}
+		if len(o.ViewReads) > s.cfg.MaxObjects {
+			return nil, invalid("object %d: %d view_reads; at most %d are allowed", i, len(o.ViewReads), s.cfg.MaxObjects)
+		}
+		reads := make([]catalog.ViewRead, len(o.ViewReads))
+		for j, r := range o.ViewReads {
+			isURI, isTable := r.Uri != "" && r.Database == "" && r.Table == "", r.Uri == "" && r.Database != "" && r.Table != ""
+			if !isURI && !isTable {
+				return nil, invalid("object %d: view_reads %d: set either a URI or a database and table", i, j)
+			}
+			reads[j] = catalog.ViewRead{Database: r.Database, Table: r.Table, URI: r.Uri}
+		}
+		out[i].ViewReads = reads
 	}
 	return out, nil
 }

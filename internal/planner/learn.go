@@ -11,21 +11,23 @@ import (
 )
 
 // Policies are keyed by name, so the planner works with any metastore; it
-// records the tables engines show it (name, view or not, columns, location)
-// so that SHOW TABLES, GRANT and column attributes can refer to them. Only
-// tables it does not know yet are recorded (a known table is never rewritten
-// from a request, so engines that spell a schema differently cannot make it
-// flap), only when an allowed decision covered them, off the decision path;
-// a full queue drops the update rather than slowing a query.
+// records the tables engines show it (name, columns, location) so that SHOW
+// TABLES, GRANT and column attributes can refer to them. Only tables it does
+// not know yet are recorded (a known table is never rewritten from a
+// request, so engines that spell a schema differently cannot make it flap),
+// only when an allowed decision covered them, off the decision path; a full
+// queue drops the update rather than slowing a query. Objects claimed as
+// views are never learned: a view is recorded only from an authorized CREATE
+// or ALTER VIEW, with its definer (views.go), and a request must never make
+// or change one.
 
 func (s *Server) maybeLearn(c *caller, o *policy.Object, po *lakegatev1.AuthObject) {
-	if o.URI != "" || o.Table == "" || o.UnderView != "" || len(o.Columns) == 0 {
+	if o.URI != "" || o.Table == "" || o.UnderView != "" || o.IsView || len(o.Columns) == 0 {
 		return
 	}
 	t := catalog.Table{
 		Database: strings.ToLower(o.Database),
 		Name:     strings.ToLower(o.Table),
-		IsView:   o.IsView,
 		Location: po.Location,
 		Columns:  make([]catalog.Column, len(o.Columns)),
 	}
