@@ -48,6 +48,12 @@ the planner knows for the table are sent. Exits 1 when the decision is a denial.
 			if !ok || act == 0 {
 				return fmt.Errorf("--action %q: use SELECT, INSERT, CREATE, ALTER, DROP, SHOW or ALL", action)
 			}
+			if view && (lakegatev1.Action(act) == lakegatev1.Action_ACTION_CREATE || lakegatev1.Action(act) == lakegatev1.Action_ACTION_ALTER) {
+				// An allowed CREATE or ALTER of a view is recorded by the
+				// planner, with the caller as its definer: not a question.
+				return fmt.Errorf("--view with --action %s would define the view, with you as its definer and nothing it reads; "+
+					"leave out --view to ask whether you may %s it, and define views with CREATE VIEW through an engine", strings.ToUpper(action), strings.ToUpper(action))
+			}
 			cl, base, err := cf.client()
 			if err != nil {
 				return err

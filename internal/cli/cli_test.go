@@ -86,3 +86,14 @@ func TestTokenNeedsUserAndKey(t *testing.T) {
 	root.SetArgs([]string{"token", "--key", "k.pem"})
 	require.ErrorContains(t, root.Execute(), "--user")
 }
+
+// authorize asks; it never defines a view (which the planner would record).
+func TestAuthorizeDoesNotDefineViews(t *testing.T) {
+	for _, act := range []string{"CREATE", "alter"} {
+		var out, errb bytes.Buffer
+		root := NewRoot(&out, &errb)
+		root.SetArgs([]string{"authorize", "--table", "a.v", "--view", "--action", act})
+		t.Setenv("OKERA_TOKEN", "x")
+		require.ErrorContains(t, root.Execute(), "leave out --view")
+	}
+}
