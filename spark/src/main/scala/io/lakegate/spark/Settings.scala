@@ -29,7 +29,8 @@ final case class Settings(
     okeraFs: Boolean = false,
     ensemble: Option[String] = None,
     allowJvmCallsSetting: Option[Boolean] = None,
-    trustedPlanClasses: Set[String] = Set.empty) {
+    trustedPlanClasses: Set[String] = Set.empty,
+    signingKeyInConf: Boolean = false) {
 
   /**
    * May queries call JVM methods (reflect, java_method), load jars or create functions from
@@ -159,6 +160,7 @@ object Settings {
       okeraFs = bool("spark.lakegate.okeraFs"),
       ensemble = get("spark.lakegate.ensemble"),
       allowJvmCallsSetting = get("spark.lakegate.allowJvmCalls").map(_ => bool("spark.lakegate.allowJvmCalls")),
+      signingKeyInConf = conf("spark.lakegate.jwtSigningKey").exists(_.trim.nonEmpty),
       trustedPlanClasses = str("spark.lakegate.trustedPlanClasses").split(",").map(_.trim).filter(_.nonEmpty).toSet)
   }
 

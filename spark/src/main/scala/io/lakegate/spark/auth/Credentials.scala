@@ -31,6 +31,10 @@ final class Credentials(settings: Settings) {
   }
 
   private lazy val key: SigningKey = mode match {
+    case Settings.ModeSigningKey if settings.signingKeyInConf && settings.signingKey.exists(_.contains("PRIVATE KEY")) =>
+      throw LakegateErrors.failure("spark.lakegate.jwtSigningKey holds the signing key itself, which any notebook " +
+        "could read back from the Spark configuration: put the key in a file only the driver's user can read " +
+        "(the Databricks init script does) and set spark.lakegate.jwtSigningKey to that file's path")
     case Settings.ModeSigningKey =>
       Jwt.loadPrivateKey(settings.signingKey.getOrElse(throw LakegateErrors.failure(
         "authentication mode signing-key needs LAKEGATE_JWT_SIGNING_KEY (spark.lakegate.jwtSigningKey)")))

@@ -204,6 +204,8 @@ object Commands {
           val v = named(plan, Action.Create, ctx, "name", "child")
           val query = firstField(plan, "plan", "query").collect { case q: LogicalPlan => q }
             .getOrElse(refuse(s"run $cls: lakegate cannot read the view's definition"))
+          // Asked once the definition is resolved (the final pass); columns and reads need it.
+          if (!query.resolved) return Nothing
           val replacing = kind == AlterView || (field(plan, "replace").contains(true) && ctx.exists(v.database, v.table))
           val action = if (replacing) Action.Alter else Action.Create
           Needs(Seq(v.copy(isView = true, action = action, columns = Relations.columns(query.output),

@@ -88,14 +88,28 @@ object ShowDescribe {
         col.filter(removed.contains).foreach { c =>
           throw LakegateErrors.denied(s"user ${id.user} is not authorized to see column $c")
         }
-        plan
+        // Statistics of a masked column (min, max, distinct count, …) would show what the mask hides.
+        val masked = columnActions(plan, session, rt, id, currentDb).collect {
+          case (c, a) if a != ColumnAction.Visible && a != ColumnAction.Removed => c
+        }.toSet
+        val info = attr(plan, "info_name")
+        if (col.exists(masked.contains) && info.isDefined) Filter(Not(In(Lower(info.get), strings(StatisticRows))), plan)
+        else plan
       case _ => plan
     }
   }
 
+  /** DESCRIBE EXTENDED t col rows that carry statistics of the column's values. */
+  private val StatisticRows = Seq("min", "max", "num_nulls", "distinct_count", "avg_col_len", "max_col_len", "histogram")
+
   /** Lower-case names of the columns of the described table that the user may not read. */
   private def removedColumns(plan: LogicalPlan, session: SparkSession, rt: LakegateRuntime, id: Identity,
-      currentDb: String): Seq[String] = {
+      currentDb: String): Seq[String] =
+    columnActions(plan, session, rt, id, currentDb).collect { case (c, ColumnAction.Removed) => c }
+
+  /** (lower-case column name, action) for every column of the described table, for this user. */
+  private def columnActions(plan: LogicalPlan, session: SparkSession, rt: LakegateRuntime, id: Identity,
+      currentDb: String): Seq[(String, ColumnAction)] = {
     val isTemp: Seq[String] => Boolean = parts => parts.size == 1 && Try(SessionAccess.catalog(session).isTempView(parts)).getOrElse(false)
     val target = Seq("relation", "table", "child", "tableName").iterator.map(field(plan, _)).collectFirst {
       case Some(x) => x
@@ -119,7 +133,7 @@ object ShowDescribe {
         obj match {
           case Some(full) if full.table.nonEmpty =>
             val d = rt.authorizer.authorize(id, Seq(full), "DESCRIBE " + full.displayName).decisions.head
-            full.columns.zip(d.columns).collect { case (c, cd) if cd.action == ColumnAction.Removed => lower(c.name) }
+            full.columns.zip(d.columns).map { case (c, cd) => lower(c.name) -> cd.action }
           case _ => Nil
         }
       case _ => Nil
