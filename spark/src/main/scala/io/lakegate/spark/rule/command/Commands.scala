@@ -215,8 +215,8 @@ object Commands {
         val db = firstField(plan, "name", "databaseName").flatMap(namespaceOf)
           .getOrElse(refuse(s"run $cls: lakegate cannot tell which database it creates"))
         val loc = optString(field(plan, "path")).toSeq ++
-          field(plan, "properties").collect { case m: Map[_, _] => m }.toSeq
-            .flatMap(_.collect { case (k, v) if k.toString.equalsIgnoreCase("location") => v.toString })
+          field(plan, "properties").collect { case m: Map[_, _] => m.toSeq }.getOrElse(Nil)
+            .collect { case (k, v) if k.toString.equalsIgnoreCase("location") => v.toString }
         Needs(Seq(AuthObject(database = db, action = Action.Create)) ++ loc.map(uriAll))
       case Drop =>
         val t = target(field(plan, "child").orElse(field(plan, "tableName")).orNull, Action.Drop, ctx.currentDb, ctx.isTemp)
