@@ -17,11 +17,25 @@ import (
 // once; a cycle of under_view claims (which no engine sends) leaves the view
 // that closes it out, so its objects fall back to the subject's own rights.
 func (p *Policy) Authorize(s *Subject, objs []Object) []Decision {
-	b := &batch{p: p, s: s, objs: objs, out: make([]Decision, len(objs)), state: make([]uint8, len(objs))}
+	out := make([]Decision, len(objs))
 	for i := range objs {
-		b.decision(i)
+		if objs[i].UnderView != "" {
+			// Some decisions depend on others: decide on demand.
+			b := &batch{p: p, s: s, objs: objs, out: out, state: make([]uint8, len(objs))}
+			for j := range objs {
+				b.decision(j)
+			}
+			return out
+		}
 	}
-	return b.out
+	for i := range objs {
+		if IsViewDefinition(&objs[i]) {
+			out[i] = p.decideViewDefinition(s, &objs[i])
+		} else {
+			out[i] = p.decide(s, &objs[i])
+		}
+	}
+	return out
 }
 
 // batch is one Authorize call.
