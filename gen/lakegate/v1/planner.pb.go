@@ -211,8 +211,9 @@ type AuthObject struct {
 	Database string                 `protobuf:"bytes,1,opt,name=database,proto3" json:"database,omitempty"`
 	Table    string                 `protobuf:"bytes,2,opt,name=table,proto3" json:"table,omitempty"`
 	// The engine says the relation is a permanent view. A claim: it never
-	// grants anything by itself. With action ACTION_CREATE or ACTION_ALTER and
-	// view_reads it asks the planner to record the view (see view_reads).
+	// grants anything by itself. With action ACTION_CREATE or ACTION_ALTER the
+	// object is a view definition, which the planner records when it allows
+	// it (see view_reads).
 	IsView bool `protobuf:"varint,3,opt,name=is_view,json=isView,proto3" json:"is_view,omitempty"`
 	// Columns of the table as the engine sees them. For SELECT every column
 	// of the relation should be sent, not only those the query names, so the
@@ -240,7 +241,10 @@ type AuthObject struct {
 	// anywhere else the request is refused. The planner decides each read as
 	// a SELECT by the caller; if any is denied the whole object is denied.
 	// When it is allowed the planner records the view, its columns, the
-	// caller as its definer and these reads before it answers.
+	// caller as its definer (with the caller's groups) and these reads before
+	// it answers, replacing any earlier record of the view; the response's
+	// policy_version is then the version that holds it. Only these reads are
+	// ever read with the definer's rights (see under_view).
 	ViewReads     []*ViewRead `protobuf:"bytes,9,rep,name=view_reads,json=viewReads,proto3" json:"view_reads,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
