@@ -368,6 +368,7 @@ var GuardedEnv = []string{
 	"OKERA_TOKEN", "LAKEGATE_AUTH_MODE", "LAKEGATE_JWT_SIGNING_KEY", "LAKEGATE_CLUSTER_TOKEN",
 	"LAKEGATE_SELF_SIGNED", "LAKEGATE_USER_PROPERTY", "LAKEGATE_GROUPS_PROPERTY",
 	"LAKEGATE_DB_ROOT", "LAKEGATE_EXTRA_SQL_EXTENSIONS", "LAKEGATE_JAR_VARIANT",
+	"LAKEGATE_ALLOW_JVM_CALLS", "LAKEGATE_TRUSTED_PLAN_CLASSES",
 }
 
 // GuardedConf are the Spark settings that would replace what the init script configures (the
@@ -376,6 +377,7 @@ var GuardedConf = []string{
 	"spark.sql.extensions", "spark.lakegate.planner", "spark.lakegate.token", "spark.lakegate.authMode",
 	"spark.lakegate.jwtSigningKey", "spark.lakegate.clusterToken", "spark.lakegate.selfSigned",
 	"spark.lakegate.userProperty", "spark.lakegate.groupsProperty",
+	"spark.lakegate.allowJvmCalls", "spark.lakegate.trustedPlanClasses",
 }
 
 // ClusterPolicy is a cluster policy definition fixing everything lakegate

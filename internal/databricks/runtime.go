@@ -84,6 +84,10 @@ var Settings = []Setting{
 	// OKERA_ENABLE_OKERA_FS is true, after checking LAKEGATE_ENSEMBLE (okeraFSEnv).
 	{Conf: "spark.lakegate.okeraFs", Env: "OKERA_ENABLE_OKERA_FS", Default: "false"},
 	{Conf: "spark.lakegate.ensemble", Env: "LAKEGATE_ENSEMBLE"},
+	// Security (docs/security.md): JVM calls on single-user clusters only; plan classes of other
+	// extensions an administrator declares free of governed data.
+	{Conf: "spark.lakegate.allowJvmCalls", Env: "LAKEGATE_ALLOW_JVM_CALLS"},
+	{Conf: "spark.lakegate.trustedPlanClasses", Env: "LAKEGATE_TRUSTED_PLAN_CLASSES"},
 }
 
 // okeraFSEnv are the Settings the init script does not copy as they are: it
