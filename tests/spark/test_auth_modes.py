@@ -79,7 +79,11 @@ def probes(jar, keys, planner, insecure_planner, workdir):
              ("forged_other_key", {**signing, "spark.lakegate.token": foreign.token("admin", "admin")},
               [("admin", "admin", WHOAMI)]),
              ("signing_key_not_trusted", {**signing, "spark.lakegate.authMode": "signing-key",
-                                          "spark.lakegate.jwtSigningKey": foreign.private.read_text()},
+                                          "spark.lakegate.jwtSigningKey": str(foreign.private)},
+              [("admin", "admin", WHOAMI)]),
+             # the key's PEM text in the Spark conf (readable back by spark.conf.get) is refused
+             ("signing_key_pem_in_conf", {**signing, "spark.lakegate.authMode": "signing-key",
+                                          "spark.lakegate.jwtSigningKey": keys.private.read_text()},
               [("admin", "admin", WHOAMI)])]),
         # env: OKERA_TOKEN, which overrides the signing key configured in the Spark conf
         "env-okera-token": (
@@ -155,6 +159,13 @@ def test_builtins_db_setting(probes):
 
 def test_token_conf_overrides_cluster_token(probes):
     assert result(probes, "token_conf") == [{"rows": [["conf_token_user"]]}]
+
+
+def test_signing_key_text_in_spark_conf_refused(probes):
+    """issue 11, rule 7: a key in the Spark conf could be read back by any notebook."""
+    [r] = result(probes, "signing_key_pem_in_conf")
+    assert "rows" not in r, r
+    assert "holds the signing key itself" in r["error"] and "path" in r["error"], r
 
 
 @pytest.mark.parametrize("name", ["forged_other_key", "signing_key_not_trusted"])
