@@ -19,7 +19,7 @@ import pytest
 
 import harness as h
 import secworld as W
-from guards import check_denial, denied, raises, redact, rows, session_conf, snapshot
+from guards import denied, rows, session_conf, snapshot
 
 V1_LIST = "spark.sql.sources.useV1SourceList"
 
@@ -324,9 +324,10 @@ def _delta_api(spark, how):
 @pytest.mark.parametrize("how", ["delete", "update", "merge"])
 def test_insert_only_user_delta_api(spark, as_user, ledger_intact, how):
     """Row 5 / rule 5: the same through the DeltaTable Python API (delete, update, merge) → denied,
-    ALL on hr.ledger, no secret in the error."""
+    no secret in the error. The API analyses the table as a read (DeltaTable.toDF) before it builds
+    the command, so the denial may name SELECT instead of ALL: both are privileges ivan lacks."""
     with as_user("ivan"):
-        denied(lambda: _delta_api(spark, how), "ivan", "hr.ledger", "ALL", absent=W.LEDGER_SECRETS)
+        denied(lambda: _delta_api(spark, how), "ivan", "hr.ledger", ("ALL", "SELECT"), absent=W.LEDGER_SECRETS)
 
 
 def _row_df(spark):
@@ -444,7 +445,11 @@ def test_ctas_exemption_ends_with_its_command(spark, as_user, write):
     """Row 6 / rule 2: mallory's CTAS of a new table in shared (CREATE is all she holds there)
     works; her next statement writing that table is a write like any other: denied (INSERT/ALL)."""
     with as_user("mallory"):
-        spark.sql("CREATE TABLE IF NOT EXISTS shared.m_new USING parquet AS SELECT * FROM pub.colors")
+        try:
+            spark.sql("CREATE TABLE IF NOT EXISTS shared.m_new USING parquet AS SELECT * FROM pub.colors")
+        except Exception as e:  # noqa: BLE001
+            pytest.fail(f"precondition: mallory's CTAS of a new table in shared (she holds CREATE there) "
+                        f"was refused: {str(e)[:600]}")
         denied(lambda: spark.sql(write).collect(), "mallory", "shared.m_new", ("INSERT", "ALL"))
     with admin(spark):
         assert sorted(rows(spark.table("shared.m_new"))) == sorted(W.COLORS)
