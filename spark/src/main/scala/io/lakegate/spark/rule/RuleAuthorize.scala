@@ -69,6 +69,8 @@ final class RuleAuthorize(session: SparkSession, postHoc: Boolean) extends Rule[
     def currentDb: String = db
     def isTemp(parts: Seq[String]): Boolean = RuleAuthorize.this.isTemp(parts)
     def exists(d: String, t: String): Boolean = SessionAccess.tableExists(session, d, t)
+    def defaultLocation(d: String, t: String): Option[String] = Try(SessionAccess.catalog(session).defaultTablePath(
+      org.apache.spark.sql.catalyst.TableIdentifier(t, Some(d))).toString).toOption
     def allowJvmCalls: Boolean = rt.settings.allowJvmCalls
     def resolveForSelect(o: AuthObject): Option[AuthObject] = RuleAuthorize.resolveForSelect(session, o, db)
     def viewReads(query: LogicalPlan): Seq[ViewRead] = RuleAuthorize.viewReads(query, db)
@@ -106,7 +108,7 @@ final class RuleAuthorize(session: SparkSession, postHoc: Boolean) extends Rule[
       case _ => Commands.Nothing
     }
     lazy val principal = rt.credentials.principalKey(id)
-    val needs: Commands.Needs = if (needs0.objects.exists(_.action == Action.Insert)) {
+    val needs: Commands.Needs = if (needs0.objects.exists(o => o.action == Action.Insert || o.action == Action.All)) {
       needs0.copy(objects = needs0.objects.filterNot(o => CommandScope.exempt(principal, o)))
     } else needs0
     val collector = new RuleAuthorize.Collector(db, needs.targets)

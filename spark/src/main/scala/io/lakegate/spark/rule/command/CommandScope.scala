@@ -15,7 +15,7 @@ import io.lakegate.spark.client.{Action, AuthObject}
  *  - while that very command runs: the authorization rule replaces the authorized CTAS by a
  *    ScopedCommand holding it, whose run() opens the scope and closes it in `finally`;
  *  - on the thread running it, for the principal it was authorized for;
- *  - for INSERT into the new table itself (its name or its location); reads are authorized as
+ *  - for the write into the new table itself (its name or its location); reads are authorized as
  *    always, and nothing else is exempt.
  * No local property, configuration or thread name takes part: nothing a user can set opens a scope.
  */
@@ -34,9 +34,13 @@ object CommandScope {
 
   def key(o: AuthObject): String = if (o.uri.nonEmpty) "uri:" + o.uri else s"table:${o.database}.${o.table}"
 
-  /** Is `o` the new table of a CTAS that this thread is running for this principal? */
+  /**
+   * Is `o` the write of a CTAS into its own new table, on the thread running it, for this principal?
+   * (Spark writes a new table's first rows in overwrite mode, so that write asks INSERT or ALL.)
+   */
   def exempt(principal: String, o: AuthObject): Boolean =
-    o.action == Action.Insert && current.get.exists(s => s.principal == principal && s.targets.contains(key(o)))
+    (o.action == Action.Insert || o.action == Action.All) &&
+      current.get.exists(s => s.principal == principal && s.targets.contains(key(o)))
 }
 
 /**

@@ -46,6 +46,8 @@ object Commands {
     def currentDb: String
     def isTemp(parts: Seq[String]): Boolean
     def exists(db: String, table: String): Boolean
+    /** Where the catalog puts a managed table of that name (not a location the user chose). */
+    def defaultLocation(db: String, table: String): Option[String]
     def allowJvmCalls: Boolean
     /** The table or view named by `o` as the planner should see it for SELECT (with its columns). */
     def resolveForSelect(o: AuthObject): Option[AuthObject]
@@ -158,14 +160,15 @@ object Commands {
 
   private def newTableObjects(plan: LogicalPlan, ctx: Context, replacing: Boolean): Needs = {
     val t = named(plan, Action.Create, ctx, "name", "tableName", "table", "tableDesc", "targetTable")
-    val locations = locationOf(plan).map(uriAll)
+    val managed = if (t.table.nonEmpty) ctx.defaultLocation(t.database, t.table).map(normalizeUri) else scala.None
+    val locations = locationOf(plan).map(normalizeUri).filterNot(l => managed.contains(l)).map(uriAll)
     if (t.uri.nonEmpty) return Needs(Seq(t.copy(action = Action.All)) ++ locations, scopeTargets = Seq(t))
     val db = AuthObject(database = t.database, action = Action.Create)
     val existing = ctx.exists(t.database, t.table)
     val overwrite = replacing || overwriteMode(field(plan, "mode"))
     val replace = if (existing && overwrite) Seq(t.copy(action = Action.All)) else Nil
     Needs(Seq(db) ++ replace ++ locations, scopeTargets = Seq(t.copy(action = Action.Insert)) ++
-      locations.map(l => l.copy(action = Action.Insert)))
+      locations.map(l => l.copy(action = Action.Insert)) ++ managed.map(m => AuthObject(uri = m, action = Action.Insert)))
   }
 
   private def isPersistedView(plan: LogicalPlan): Boolean =
