@@ -148,7 +148,7 @@ func TestCreateViewRecordsItsDefiner(t *testing.T) {
 	r = authorize(t, alice, "s2", selectView("pub", "v"), under("pub.v", secret()))
 	require.True(t, r.Decisions[0].Allowed)
 	require.False(t, r.Decisions[1].Allowed)
-	require.Contains(t, r.Decisions[1].Reason, `view pub.v's definer "dora" may no longer SELECT hr.secret`)
+	require.Contains(t, r.Decisions[1].Reason, `user "alice" may not read view pub.v: its definer "dora" may no longer SELECT hr.secret`)
 
 	// An administrator's DROP VIEW removes the record (and its grants).
 	mustSQL(t, root, "DROP VIEW pub.v")

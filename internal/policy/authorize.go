@@ -98,9 +98,9 @@ func (b *batch) decideUnderView(i int) Decision {
 		// The definer's own reason would show their groups and roles to
 		// the reader: say only what the reader can act on.
 		return Decision{Object: d.Object, Reason: fmt.Sprintf(
-			"view %s's definer %q may no longer SELECT %s, which the view reads; ask the view's owner or an administrator "+
+			"user %q may not read view %s: its definer %q may no longer SELECT %s, which the view reads; ask the view's owner or an administrator "+
 				"to restore the definer's access, or to re-create the view as someone who may read %s",
-			view, def.User, d.Object, d.Object)}
+			b.s.Principal.User, view, def.User, d.Object, d.Object)}
 	}
 	d.Reason = fmt.Sprintf("read through view %s as its definer %q: %s", view, def.User, d.Reason)
 	return d

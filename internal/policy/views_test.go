@@ -113,7 +113,7 @@ func TestDefinerWhoLostAccessDeniesReaders(t *testing.T) {
 	p := f.compile(t)
 	d := p.Authorize(p.Subject(alice), []Object{viewObj("pub", "v"), secretUnder("pub.v")})[1]
 	require.False(t, d.Allowed)
-	require.Contains(t, d.Reason, `view pub.v's definer "dora" may no longer SELECT hr.secret`)
+	require.Contains(t, d.Reason, `view pub.v: its definer "dora" may no longer SELECT hr.secret`)
 	require.NotContains(t, d.Reason, "owners", "the definer's groups are not shown to the reader")
 }
 
