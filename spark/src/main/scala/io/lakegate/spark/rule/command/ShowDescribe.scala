@@ -88,12 +88,12 @@ object ShowDescribe {
         col.filter(removed.contains).foreach { c =>
           throw LakegateErrors.denied(s"user ${id.user} is not authorized to see column $c")
         }
-        // Statistics of a masked column (min, max, distinct count, …) would show what the mask hides.
-        val masked = columnActions(plan, session, rt, id, currentDb).collect {
-          case (c, a) if a != ColumnAction.Visible && a != ColumnAction.Removed => c
-        }.toSet
+        // Statistics of a masked column (min, max, distinct count, …) would show what the mask
+        // hides; under a row filter, any column's statistics describe rows the user may not see.
+        val (actions, filtered) = describedDecision(plan, session, rt, id, currentDb)
+        val masked = actions.collect { case (c, a) if a != ColumnAction.Visible && a != ColumnAction.Removed => c }.toSet
         val info = attr(plan, "info_name")
-        if (col.exists(masked.contains) && info.isDefined) Filter(Not(In(Lower(info.get), strings(StatisticRows))), plan)
+        if ((filtered || col.exists(masked.contains)) && info.isDefined) Filter(Not(In(Lower(info.get), strings(StatisticRows))), plan)
         else plan
       case _ => plan
     }
@@ -107,9 +107,15 @@ object ShowDescribe {
       currentDb: String): Seq[String] =
     columnActions(plan, session, rt, id, currentDb).collect { case (c, ColumnAction.Removed) => c }
 
-  /** (lower-case column name, action) for every column of the described table, for this user. */
   private def columnActions(plan: LogicalPlan, session: SparkSession, rt: LakegateRuntime, id: Identity,
-      currentDb: String): Seq[(String, ColumnAction)] = {
+      currentDb: String): Seq[(String, ColumnAction)] = describedDecision(plan, session, rt, id, currentDb)._1
+
+  /**
+   * (lower-case column name, action) for every column of the described table, for this user, and
+   * whether a row filter applies.
+   */
+  private def describedDecision(plan: LogicalPlan, session: SparkSession, rt: LakegateRuntime, id: Identity,
+      currentDb: String): (Seq[(String, ColumnAction)], Boolean) = {
     val isTemp: Seq[String] => Boolean = parts => parts.size == 1 && Try(SessionAccess.catalog(session).isTempView(parts)).getOrElse(false)
     val target = Seq("relation", "table", "child", "tableName").iterator.map(field(plan, _)).collectFirst {
       case Some(x) => x
@@ -133,10 +139,10 @@ object ShowDescribe {
         obj match {
           case Some(full) if full.table.nonEmpty =>
             val d = rt.authorizer.authorize(id, Seq(full), "DESCRIBE " + full.displayName).decisions.head
-            full.columns.zip(d.columns).map { case (c, cd) => lower(c.name) -> cd.action }
-          case _ => Nil
+            (full.columns.zip(d.columns).map { case (c, cd) => lower(c.name) -> cd.action }, d.rowFilter.nonEmpty)
+          case _ => (Nil, false)
         }
-      case _ => Nil
+      case _ => (Nil, false)
     }
   }
 }
