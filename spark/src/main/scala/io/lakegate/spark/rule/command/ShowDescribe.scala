@@ -79,7 +79,8 @@ object ShowDescribe {
         if (removed.isEmpty || colAttr.isEmpty) plan
         else Filter(Not(In(Lower(colAttr.get), strings(removed))), plan)
       case "DescribeColumn" | "DescribeColumnCommand" =>
-        val removed = removedColumns(plan, session, rt, id, currentDb)
+        val (actions, filtered) = describedDecision(plan, session, rt, id, currentDb)
+        val removed = actions.collect { case (c, ColumnAction.Removed) => c }
         val col = field(plan, "colNameParts").collect { case s: Seq[_] => s.map(_.toString) }
           .orElse(field(plan, "column").collect {
             case u: UnresolvedAttribute => u.nameParts
@@ -90,7 +91,6 @@ object ShowDescribe {
         }
         // Statistics of a masked column (min, max, distinct count, …) would show what the mask
         // hides; under a row filter, any column's statistics describe rows the user may not see.
-        val (actions, filtered) = describedDecision(plan, session, rt, id, currentDb)
         val masked = actions.collect { case (c, a) if a != ColumnAction.Visible && a != ColumnAction.Removed => c }.toSet
         val info = attr(plan, "info_name")
         if ((filtered || col.exists(masked.contains)) && info.isDefined) Filter(Not(In(Lower(info.get), strings(StatisticRows))), plan)
@@ -105,10 +105,7 @@ object ShowDescribe {
   /** Lower-case names of the columns of the described table that the user may not read. */
   private def removedColumns(plan: LogicalPlan, session: SparkSession, rt: LakegateRuntime, id: Identity,
       currentDb: String): Seq[String] =
-    columnActions(plan, session, rt, id, currentDb).collect { case (c, ColumnAction.Removed) => c }
-
-  private def columnActions(plan: LogicalPlan, session: SparkSession, rt: LakegateRuntime, id: Identity,
-      currentDb: String): Seq[(String, ColumnAction)] = describedDecision(plan, session, rt, id, currentDb)._1
+    describedDecision(plan, session, rt, id, currentDb)._1.collect { case (c, ColumnAction.Removed) => c }
 
   /**
    * (lower-case column name, action) for every column of the described table, for this user, and
@@ -127,21 +124,10 @@ object ShowDescribe {
         t.flatMap(ti => Commands.target(ti.copy(database = db.orElse(ti.database)), Action.Select, currentDb, isTemp))
       case _ => target.flatMap(Commands.target(_, Action.Select, currentDb, isTemp))
     }
-    named match {
-      case Some(o) if o.table.nonEmpty =>
-        val resolved = Try(Guard(SessionAccess.analyzer(session).execute(UnresolvedRelation(Seq(o.database, o.table))))).toOption
-        def strip(p: LogicalPlan): LogicalPlan = p match { case s: SubqueryAlias => strip(s.child); case x => x }
-        val obj = resolved.map(strip).flatMap {
-          case v: View if !v.isTempView => Some(Relations.viewObject(v, "", currentDb))
-          case r if Relations.isRelation(r) => Relations.objects(r, currentDb).headOption
-          case _ => None
-        }
-        obj match {
-          case Some(full) if full.table.nonEmpty =>
-            val d = rt.authorizer.authorize(id, Seq(full), "DESCRIBE " + full.displayName).decisions.head
-            (full.columns.zip(d.columns).map { case (c, cd) => lower(c.name) -> cd.action }, d.rowFilter.nonEmpty)
-          case _ => (Nil, false)
-        }
+    named.flatMap(o => io.lakegate.spark.rule.RuleAuthorize.resolveForSelect(session, o, currentDb)) match {
+      case Some(full) =>
+        val d = rt.authorizer.authorize(id, Seq(full), "DESCRIBE " + full.displayName).decisions.head
+        (full.columns.zip(d.columns).map { case (c, cd) => lower(c.name) -> cd.action }, d.rowFilter.nonEmpty)
       case _ => (Nil, false)
     }
   }
