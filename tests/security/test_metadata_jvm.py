@@ -200,6 +200,23 @@ def test_row_filtered_user_describe_history_refused(spark, as_user, how):
                  absent=(W.EVENTS_HIDDEN,))
 
 
+def test_delta_table_handle_needs_unrestricted_read(spark, as_user):
+    """Row 7 / rule 6: a Delta table handle (DeltaTable.forName) reads the transaction log
+    directly, so opening one needs what DESCRIBE HISTORY needs: alice (row-filtered) is refused at
+    forName, naming the API, and still reads her rows with spark.table; admin opens the handle and
+    sees the DELETE in its history."""
+    from delta.tables import DeltaTable
+
+    with as_user("alice"):
+        msg = raises(lambda: DeltaTable.forName(spark, "hr.events_d"))
+        assert {r.owner for r in spark.table("hr.events_d").collect()} == {"alice"}
+    check_denial(msg, "alice", "hr.events_d", ("row filter", "SELECT"), absent=(W.EVENTS_HIDDEN,))
+    assert "DeltaTable" in lakegate_part(msg)
+    with as_user("admin"):
+        ops = [r.operation for r in DeltaTable.forName(spark, "hr.events_d").history().collect()]
+    assert "DELETE" in ops
+
+
 STAT_NAMES = {"min", "max", "num_nulls", "distinct_count", "avg_col_len", "max_col_len", "histogram"}
 
 

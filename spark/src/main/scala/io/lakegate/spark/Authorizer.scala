@@ -93,7 +93,7 @@ final class Authorizer(settings: Settings, val client: PlannerClient, credential
     if (failOnDenial && denied.nonEmpty) {
       val msg = denied.map { case (o, d) =>
         if (d.reason.nonEmpty) d.reason
-        else s"user $user may not ${Action.privilege(o.effectiveAction)} ${o.displayName}"
+        else s"user $user may not ${o.action.privilege} ${o.displayName}"
       }.distinct.mkString("; ")
       throw LakegateErrors.denied(msg)
     }
@@ -135,7 +135,7 @@ final class Authorizer(settings: Settings, val client: PlannerClient, credential
     }
     objects.zip(resp.decisions).zipWithIndex.foreach { case ((o, d), i) =>
       if (d.index != i) bad(s"decision $i has index ${d.index}")
-      if (d.allowed && o.effectiveAction == Action.Select && o.uri.isEmpty && o.table.nonEmpty) {
+      if (d.allowed && o.action == Action.Select && o.uri.isEmpty && o.table.nonEmpty) {
         if (d.columns.size != o.columns.size) {
           bad(s"${d.columns.size} column decisions for the ${o.columns.size} columns of ${o.displayName}")
         }

@@ -27,12 +27,12 @@ object FakePlanner {
   private def visible(o: AuthObject): Seq[ColumnDecision] = o.columns.map(c => ColumnDecision(c.name, ColumnAction.Visible))
 
   private def allow(i: Int, o: AuthObject, reason: String): ObjectDecision =
-    ObjectDecision(i, o.displayName, allowed = true, reason, columns = if (o.effectiveAction == Action.Select && o.table.nonEmpty) visible(o) else Nil,
+    ObjectDecision(i, o.displayName, allowed = true, reason, columns = if (o.action == Action.Select && o.table.nonEmpty) visible(o) else Nil,
       fullAccess = true)
 
   private def deny(i: Int, o: AuthObject, user: String): ObjectDecision =
     ObjectDecision(i, o.displayName, allowed = false,
-      s"""user "$user" (groups: none; roles: none) may not ${Action.privilege(o.effectiveAction)} ${o.displayName}: no grant""")
+      s"""user "$user" (groups: none; roles: none) may not ${o.action.privilege} ${o.displayName}: no grant""")
 
   def decide(user: String, objs: Seq[AuthObject]): Seq[ObjectDecision] = {
     val first = objs.zipWithIndex.map { case (o, i) => if (o.underView.isEmpty) Some(decide1(user, o, i)) else None }
@@ -41,7 +41,7 @@ object FakePlanner {
         val viewOk = objs.zipWithIndex.exists { case (v, j) =>
           v.isView && v.underView.isEmpty && s"${v.database}.${v.table}" == o.underView && first(j).exists(_.allowed)
         }
-        if (viewOk && o.effectiveAction == Action.Select) allow(i, o, "read through view " + o.underView).copy(objectName = s"${o.database}.${o.table}")
+        if (viewOk && o.action == Action.Select) allow(i, o, "read through view " + o.underView).copy(objectName = s"${o.database}.${o.table}")
         else decide1(user, o, i)
       }
     }
@@ -51,7 +51,7 @@ object FakePlanner {
     val name = o.displayName
     if (o.database == "okera_sample" && o.table == "whoami") return allow(i, o, "everyone").copy(whoami = true)
     if (user == "admin") return allow(i, o, "admin")
-    val act = o.effectiveAction
+    val act = o.action
     (user, name, act) match {
       case ("alice", "lg.users", Action.Select) =>
         ObjectDecision(i, name, allowed = true, "granted", o.columns.map { c =>

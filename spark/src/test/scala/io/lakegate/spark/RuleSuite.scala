@@ -214,7 +214,7 @@ class RuleSuite extends AnyFunSuite with BeforeAndAfterAll {
       assert(client.count == 1, client.requests.map(_.objects.map(_.displayName)).toString)
       val objs = client.requests.head.objects
       assert(objs.exists(o => o.displayName == "lg_sandbox.t" && o.action == Action.Insert))
-      assert(objs.exists(o => o.displayName == "lg.users" && o.effectiveAction == Action.Select))
+      assert(objs.exists(o => o.displayName == "lg.users" && o.action == Action.Select))
       assert(rows(spark.sql("SELECT ccn FROM lg_sandbox.t ORDER BY uid")) == Seq(Row("XXXX-XXXX-XXXX-1234"), Row("XXXX-XXXX-XXXX-0009")),
         "the data written is what alice may read")
       assert(lakegateError(spark.sql("INSERT INTO lg.users VALUES (9, 'F', 'x', 'y')")).contains("INSERT"))

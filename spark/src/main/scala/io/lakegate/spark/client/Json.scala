@@ -19,7 +19,7 @@ object Json {
     val root = mapper.createObjectNode()
     if (r.sessionId.nonEmpty) root.put("sessionId", r.sessionId)
     if (r.client.nonEmpty) root.put("client", r.client)
-    root.put("action", Action.Select)
+    root.put("action", Action.Select.wire)
     val objs = root.putArray("objects")
     r.objects.foreach(o => objs.add(authObject(o)))
     if (r.statement.nonEmpty) root.put("statement", r.statement)
@@ -40,7 +40,7 @@ object Json {
       }
     }
     if (o.uri.nonEmpty) n.put("uri", o.uri)
-    if (o.action.nonEmpty) n.put("action", o.action)
+    if (o.action != Action.Select) n.put("action", o.action.wire)
     if (o.underView.nonEmpty) n.put("underView", o.underView)
     if (o.location.nonEmpty) n.put("location", o.location)
     if (o.viewReads.nonEmpty) {

@@ -1,18 +1,26 @@
 package io.lakegate.spark.client
 
 /** The planner API (proto/lakegate/v1/planner.proto) as the extension uses it. */
-object Action {
-  val Unspecified = ""
-  val Select = "ACTION_SELECT"
-  val Insert = "ACTION_INSERT"
-  val Create = "ACTION_CREATE"
-  val Alter = "ACTION_ALTER"
-  val Drop = "ACTION_DROP"
-  val Show = "ACTION_SHOW"
-  val All = "ACTION_ALL"
+/** A privilege an object is asked for; `wire` is its name in the planner API. */
+sealed abstract class Action(val wire: String) {
+  /** The privilege's name, for messages: SELECT, INSERT, ALL, … */
+  def privilege: String = wire.stripPrefix("ACTION_")
+  override def toString: String = privilege
+}
 
-  /** The privilege name of an action, for messages. */
-  def privilege(a: String): String = if (a.isEmpty) "SELECT" else a.stripPrefix("ACTION_")
+object Action {
+  case object Select extends Action("ACTION_SELECT")
+  case object Insert extends Action("ACTION_INSERT")
+  case object Create extends Action("ACTION_CREATE")
+  case object Alter extends Action("ACTION_ALTER")
+  case object Drop extends Action("ACTION_DROP")
+  case object Show extends Action("ACTION_SHOW")
+  case object All extends Action("ACTION_ALL")
+  val all: Seq[Action] = Seq(Select, Insert, Create, Alter, Drop, Show, All)
+  def fromWire(s: String): Option[Action] = all.find(_.wire == s)
+
+  /** Does this privilege write (the ones a CREATE … AS SELECT's own scope may cover)? */
+  def writes(a: Action): Boolean = a == Insert || a == All
 }
 
 final case class Column(name: String, dataType: String)
@@ -27,7 +35,7 @@ final case class AuthObject(
     isView: Boolean = false,
     columns: Seq[Column] = Nil,
     uri: String = "",
-    action: String = Action.Unspecified,
+    action: Action = Action.Select,
     underView: String = "",
     location: String = "",
     viewReads: Seq[ViewRead] = Nil) {
@@ -35,13 +43,11 @@ final case class AuthObject(
   def displayName: String =
     if (uri.nonEmpty) uri else if (table.isEmpty) database else s"$database.$table"
 
-  def effectiveAction: String = if (action.isEmpty) Action.Select else action
-
   /** A stable key for caching decisions (the location does not change a decision). */
   lazy val cacheKey: String = {
     val sb = new StringBuilder
     sb.append(database).append('\u0000').append(table).append('\u0000').append(isView)
-      .append('\u0000').append(uri).append('\u0000').append(action).append('\u0000')
+      .append('\u0000').append(uri).append('\u0000').append(action.wire).append('\u0000')
       .append(underView)
     viewReads.foreach(r => sb.append('\u0004').append(r.database).append('.').append(r.table).append('\u0005').append(r.uri))
     columns.foreach(c => sb.append('\u0001').append(c.name).append('\u0002').append(c.dataType))

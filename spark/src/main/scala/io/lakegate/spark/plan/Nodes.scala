@@ -19,6 +19,14 @@ case class LakegateWhoAmI(output: Seq[Attribute]) extends LeafNode {
   override def simpleString(maxFields: Int): String = "LakegateWhoAmI okera_sample.whoami"
 }
 
+/** What a decision was applied to. */
+sealed trait SiteKind
+object SiteKind {
+  case object Relation extends SiteKind
+  case object View extends SiteKind
+  case object WhoAmI extends SiteKind
+}
+
 /**
  * What a marker records about the decision it applied. It is not part of the plan's equality
  * (it sits in the marker's second parameter list), so two users with the same effective decision
@@ -28,7 +36,7 @@ case class LakegateWhoAmI(output: Seq[Attribute]) extends LeafNode {
  * @param user      the user as the planner named them, for messages
  * @param effect    fingerprint of the decision's effect (columns, masks, row filter)
  * @param removed   lower-case names of the removed columns
- * @param kind      "relation", "view" or "whoami"
+ * @param kind      what is beneath: a relation, a permanent view, or okera_sample.whoami
  */
 final case class SecureInfo(
     principal: String,
@@ -37,7 +45,7 @@ final case class SecureInfo(
     policyVersion: Long,
     effect: String,
     removed: Seq[String],
-    kind: String,
+    kind: SiteKind,
     hasProject: Boolean,
     hasFilter: Boolean)
 

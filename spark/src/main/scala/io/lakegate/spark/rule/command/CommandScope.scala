@@ -39,7 +39,7 @@ object CommandScope {
    * (Spark writes a new table's first rows in overwrite mode, so that write asks INSERT or ALL.)
    */
   def exempt(principal: String, o: AuthObject): Boolean =
-    (o.action == Action.Insert || o.action == Action.All) &&
+    Action.writes(o.action) &&
       current.get.exists(s => s.principal == principal && s.targets.contains(key(o)))
 }
 

@@ -33,9 +33,12 @@ object Commands {
   final case class Needs(
       objects: Seq[AuthObject],
       targets: Seq[LogicalPlan] = Nil,
-      metadata: Seq[(AuthObject, MetaLevel)] = Nil,
+      metadata: Seq[MetadataNeed] = Nil,
       scopeTargets: Seq[AuthObject] = Nil)
   val Nothing: Needs = Needs(Nil)
+
+  /** Metadata of obj that `what` (a command, an API) shows, and how much of the data that is. */
+  final case class MetadataNeed(obj: AuthObject, level: MetaLevel, what: String)
 
   /** A command lakegate must refuse, with why (the rule adds the user and what to ask for). */
   class Refusal(val what: String) extends RuntimeException(what)
@@ -63,7 +66,7 @@ object Commands {
   def firstField(o: AnyRef, names: String*): Option[AnyRef] = names.iterator.map(field(o, _)).collectFirst { case Some(v) => v }
 
   /** An object for a table named by name parts (catalog and database optional). */
-  def fromParts(parts: Seq[String], action: String, currentDb: => String, isTemp: Seq[String] => Boolean): Option[AuthObject] =
+  def fromParts(parts: Seq[String], action: Action, currentDb: => String, isTemp: Seq[String] => Boolean): Option[AuthObject] =
     parts match {
       case Seq() => None
       case Seq(fmt, path) if FileFormats.contains(lower(fmt)) && Relations.looksLikePath(path) =>
@@ -73,7 +76,7 @@ object Commands {
       case _ => Some(AuthObject(database = lower(parts(parts.length - 2)), table = lower(parts.last), action = action))
     }
 
-  private def fromTableIdentifier(id: TableIdentifier, action: String, currentDb: => String,
+  private def fromTableIdentifier(id: TableIdentifier, action: Action, currentDb: => String,
       isTemp: Seq[String] => Boolean): Option[AuthObject] =
     id.database match {
       case Some(db) => fromParts(Seq(db, id.table), action, currentDb, isTemp)
@@ -81,7 +84,7 @@ object Commands {
     }
 
   /** The table something names: a plan node, an identifier, a catalog table. */
-  def target(x: AnyRef, action: String, currentDb: => String, isTemp: Seq[String] => Boolean): Option[AuthObject] = x match {
+  def target(x: AnyRef, action: Action, currentDb: => String, isTemp: Seq[String] => Boolean): Option[AuthObject] = x match {
     case null => None
     case Some(v: AnyRef) => target(v, action, currentDb, isTemp)
     case None => None
@@ -148,7 +151,7 @@ object Commands {
   }
 
   /** The table a command names, or a refusal saying that it could not be named. */
-  private def named(plan: LogicalPlan, action: String, ctx: Context, names: String*): AuthObject =
+  private def named(plan: LogicalPlan, action: Action, ctx: Context, names: String*): AuthObject =
     names.iterator.map(field(plan, _)).collectFirst { case Some(v) => v }
       .flatMap(target(_, action, ctx.currentDb, ctx.isTemp)) match {
       case Some(o) => o
@@ -197,7 +200,7 @@ object Commands {
       case Create => newTableObjects(plan, ctx, replacing = cls == "ReplaceTable").copy(scopeTargets = Nil) match {
         case n if cls == "CreateTableLikeCommand" =>
           val src = named(plan, Action.Select, ctx, "sourceTable")
-          n.copy(metadata = ctx.resolveForSelect(src).map(_ -> MetaLevel.AllColumns).toSeq)
+          n.copy(metadata = ctx.resolveForSelect(src).map(MetadataNeed(_, MetaLevel.AllColumns, cls)).toSeq)
         case n => n
       }
       case CreateAsSelect => newTableObjects(plan, ctx, replacing = cls.startsWith("Replace"))
@@ -240,7 +243,7 @@ object Commands {
         if (t.uri.nonEmpty) Needs(Seq(t.copy(action = Action.Select)))
         else {
           val full = ctx.resolveForSelect(t).getOrElse(refuse(s"run $cls: lakegate cannot resolve ${t.displayName}"))
-          Needs(Nil, metadata = Seq(full -> level))
+          Needs(Nil, metadata = Seq(MetadataNeed(full, level, cls)))
         }
       case DescribeColumn => Nothing // ShowDescribe decides (removed: denied; masked: no statistics)
       case DatabaseMetadata =>

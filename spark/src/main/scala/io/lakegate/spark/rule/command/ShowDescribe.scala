@@ -124,7 +124,7 @@ object ShowDescribe {
         t.flatMap(ti => Commands.target(ti.copy(database = db.orElse(ti.database)), Action.Select, currentDb, isTemp))
       case _ => target.flatMap(Commands.target(_, Action.Select, currentDb, isTemp))
     }
-    named.flatMap(o => io.lakegate.spark.rule.RuleAuthorize.resolveForSelect(session, o, currentDb)) match {
+    named.flatMap(o => io.lakegate.spark.rule.collect.Lookup.resolveForSelect(session, o, currentDb)) match {
       case Some(full) =>
         val d = rt.authorizer.authorize(id, Seq(full), "DESCRIBE " + full.displayName).decisions.head
         (full.columns.zip(d.columns).map { case (c, cd) => lower(c.name) -> cd.action }, d.rowFilter.nonEmpty)
