@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/xml"
 	"errors"
 	"io"
 	"net"
@@ -22,6 +21,7 @@ import (
 // Limits of bodies the proxy reads itself.
 const (
 	maxDeleteBody      = 2 << 20 // DeleteObjects: at most 1000 keys of 1024 bytes
+	maxCompleteBody    = 4 << 20 // CompleteMultipartUpload: at most 10,000 parts
 	maxDeleteKeys      = 1000
 	maxListBucketsBody = 16 << 20
 )
@@ -161,6 +161,19 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
 		sum := sha256.Sum256(buf)
 		body, length, payload = bytes.NewReader(buf), int64(len(buf)), hex.EncodeToString(sum[:])
 	}
+	if req.op == "CompleteMultipartUpload" {
+		buf, berr := readBody(v.Body, maxCompleteBody, req.op)
+		if berr == nil {
+			_, berr = parseStrictXML(buf, "CompleteMultipartUpload", completeShape)
+		}
+		if berr != nil {
+			rec.Statement = req.op + " " + rawTarget(r)
+			fail(berr, audit.OutcomeError)
+			return
+		}
+		sum := sha256.Sum256(buf)
+		body, length, payload = bytes.NewReader(buf), int64(len(buf)), hex.EncodeToString(sum[:])
+	}
 
 	uris := make([]string, len(req.checks))
 	for i, c := range req.checks {
@@ -269,32 +282,42 @@ func rawTarget(r *http.Request) string {
 	return p
 }
 
-// readDeleteBody reads a DeleteObjects body (bounded) and its keys.
-func readDeleteBody(body io.Reader) ([]byte, []string, *s3Error) {
-	buf, err := io.ReadAll(io.LimitReader(body, maxDeleteBody+1))
+// readBody reads a request body of at most max bytes.
+func readBody(body io.Reader, max int64, op string) ([]byte, *s3Error) {
+	buf, err := io.ReadAll(io.LimitReader(body, max+1))
 	if err != nil {
 		if e, ok := sigv4.BodyError(err); ok {
-			return nil, nil, e
+			return nil, e
 		}
-		return nil, nil, errInvalidRequest("the request body could not be read")
+		return nil, errInvalidRequest("the request body could not be read")
 	}
-	if len(buf) > maxDeleteBody {
-		return nil, nil, errInvalidRequest("the DeleteObjects body is too large")
+	if int64(len(buf)) > max {
+		return nil, errInvalidRequest("the " + op + " body is too large")
 	}
-	var d struct {
-		Objects []struct {
-			Key string `xml:"Key"`
-		} `xml:"Object"`
+	return buf, nil
+}
+
+// readDeleteBody reads a DeleteObjects body (bounded, strictly parsed) and its keys.
+func readDeleteBody(body io.Reader) ([]byte, []string, *s3Error) {
+	buf, e := readBody(body, maxDeleteBody, "DeleteObjects")
+	if e != nil {
+		return nil, nil, e
 	}
-	if err := xml.Unmarshal(buf, &d); err != nil || len(d.Objects) == 0 {
-		return nil, nil, &s3Error{Status: http.StatusBadRequest, Code: "MalformedXML", Message: "The XML you provided was not well-formed or did not validate against our published schema."}
+	root, e := parseStrictXML(buf, "Delete", deleteShape)
+	if e != nil {
+		return nil, nil, e
 	}
-	if len(d.Objects) > maxDeleteKeys {
+	var keys []string
+	for _, o := range root.children {
+		if o.name == "Object" {
+			keys = append(keys, o.child("Key").text)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil, malformedXML("no Object to delete")
+	}
+	if len(keys) > maxDeleteKeys {
 		return nil, nil, &s3Error{Status: http.StatusBadRequest, Code: "MalformedXML", Message: "at most 1000 keys may be deleted in one request"}
-	}
-	keys := make([]string, len(d.Objects))
-	for i, o := range d.Objects {
-		keys[i] = o.Key
 	}
 	return buf, keys, nil
 }

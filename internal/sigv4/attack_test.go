@@ -128,6 +128,24 @@ func TestAttacks(t *testing.T) {
 		require.Equal(t, sigv4.CodeAuthorizationQuery, code(t, get(strings.Replace(u, "X-Amz-Expires=3600", "X-Amz-Expires=604801", 1))))
 		require.Equal(t, sigv4.CodeAuthorizationQuery, code(t, get(u+"&X-Amz-Credential=other")))
 	})
+	t.Run("repeated query parameter or header the proxy reads", func(t *testing.T) {
+		// Signed as sent: the signature is fine, the request is ambiguous.
+		req := signedGet(t, s.URL+"/bucket?list-type=2&prefix=granted%2F&prefix=secret%2F", now)
+		err := s.do(t, req).err
+		require.Equal(t, sigv4.CodeInvalidArgument, code(t, err))
+		require.Contains(t, err.Error(), `"prefix" appears more than once`)
+		req, _ = http.NewRequest("PUT", url, nil)
+		req.Header.Add("X-Amz-Copy-Source", "/bucket/granted/a")
+		req.Header.Add("X-Amz-Copy-Source", "/bucket/secret/b")
+		signSDK(t, req, sigv4.EmptySHA256, now)
+		require.Equal(t, sigv4.CodeInvalidArgument, code(t, s.do(t, req).err))
+		// Repeated user metadata is forwarded as sent, not read by the proxy: fine.
+		req, _ = http.NewRequest("PUT", url, nil)
+		req.Header.Add("X-Amz-Meta-A", "1")
+		req.Header.Add("X-Amz-Meta-A", "2")
+		signSDK(t, req, sigv4.EmptySHA256, now)
+		require.NoError(t, s.do(t, req).err)
+	})
 	t.Run("signed payload does not match the body", func(t *testing.T) {
 		body := []byte("the real body")
 		req, _ := http.NewRequest("PUT", url, bytes.NewReader([]byte("a forged body")))

@@ -108,6 +108,18 @@ func Verify(r *http.Request, now time.Time, secret SecretFunc) (*Verified, error
 	if err != nil {
 		return nil, newErr(http.StatusBadRequest, CodeInvalidArgument, "the query string has an invalid percent-encoding")
 	}
+	if k, dup := repeatedParam(params); dup {
+		code := CodeInvalidArgument
+		if strings.HasPrefix(k, "X-Amz-") {
+			code = CodeAuthorizationQuery
+		}
+		return nil, newErr(http.StatusBadRequest, code,
+			"the query parameter %q appears more than once; the proxy and the store could read different values of it, so the request is refused", k)
+	}
+	if k, dup := repeatedHeader(r.Header); dup {
+		return nil, newErr(http.StatusBadRequest, CodeInvalidArgument,
+			"the header %q appears more than once; the proxy and the store could read different values of it, so the request is refused", k)
+	}
 	authz := r.Header.Values("Authorization")
 	presign := hasParam(params, QueryAlgorithm) || hasParam(params, QueryCredential) || hasParam(params, QuerySignature)
 	var a *authInfo
@@ -501,4 +513,37 @@ func clip(s string) string {
 		return s[:64] + "…"
 	}
 	return s
+}
+
+// repeatedParam reports a query parameter given more than once (S3 and the
+// proxy could each pick a different value).
+func repeatedParam(params []Param) (string, bool) {
+	seen := make(map[string]struct{}, len(params))
+	for _, p := range params {
+		if _, ok := seen[p.Key]; ok {
+			return p.Key, true
+		}
+		seen[p.Key] = struct{}{}
+	}
+	return "", false
+}
+
+// singleHeaders are the headers the proxy itself reads (authentication,
+// framing, copy source, ACL): given twice, the proxy could act on one value
+// and the store on another. Headers it only forwards reach the store as sent.
+var singleHeaders = map[string]bool{
+	"Authorization": true, "Host": true, "Content-Length": true, "Transfer-Encoding": true, "Date": true,
+	"X-Amz-Date": true, "X-Amz-Content-Sha256": true, "X-Amz-Security-Token": true, "X-Amz-Trailer": true,
+	"X-Amz-Decoded-Content-Length": true, "X-Amz-Copy-Source": true, "X-Amz-Acl": true,
+}
+
+// repeatedHeader reports a header the proxy reads that the request carries
+// more than once.
+func repeatedHeader(h http.Header) (string, bool) {
+	for k, vs := range h {
+		if len(vs) > 1 && singleHeaders[k] {
+			return k, true
+		}
+	}
+	return "", false
 }

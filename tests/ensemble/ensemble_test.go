@@ -84,6 +84,30 @@ func rawSigned(t *testing.T, w *world, k accessKey, method, rawPath string, at t
 	return resp
 }
 
+// rawSignedQuery sends method rawPath?rawQuery with body and extra headers
+// (each value added, so a header can be repeated), signed with k: the
+// requests a hand-written client or an attacker sends.
+func rawSignedQuery(t *testing.T, w *world, k accessKey, method, rawPath, rawQuery string, body []byte, hdr [][2]string) *http.Response {
+	t.Helper()
+	u, err := url.Parse(w.endpoint())
+	require.NoError(t, err)
+	req, err := http.NewRequest(method, w.endpoint(), bytes.NewReader(body))
+	require.NoError(t, err)
+	req.URL.Opaque = "//" + u.Host + rawPath
+	req.URL.RawQuery = rawQuery
+	for _, h := range hdr {
+		req.Header.Add(h[0], h[1])
+	}
+	payload := sha(body)
+	req.Header.Set("X-Amz-Content-Sha256", payload)
+	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+	require.NoError(t, signer.SignHTTP(ctx, aws.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey}, req,
+		payload, "s3", "us-east-1", time.Now()))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	return resp
+}
+
 func errorCode(t *testing.T, resp *http.Response) string {
 	t.Helper()
 	defer resp.Body.Close()
@@ -385,6 +409,54 @@ func TestEnsembleEndToEnd(t *testing.T) {
 		w.sql(`GRANT SELECT ON URI 's3://lake/caf` + "\u00e9" + `' TO ROLE analyst`)
 		_, err = get(t, alice, "lake", "cafe\u0301/x")
 		require.Equal(t, "AccessDenied", apiCode(err))
+	})
+	t.Run("ambiguous requests are refused before the planner and the store", func(t *testing.T) {
+		// A repeated query parameter: the proxy would authorize one value, the store act on another.
+		for _, q := range []string{
+			"list-type=2&prefix=hr%2F&prefix=sales%2F",
+			"list-type=2&prefix=sales%2F&prefix=hr%2F",
+			"list-type=2&list-type=2&prefix=sales%2F",
+		} {
+			resp := rawSignedQuery(t, w, ak, "GET", "/lake", q, nil, nil)
+			require.Equal(t, 400, resp.StatusCode, q)
+			require.Equal(t, "InvalidArgument", errorCode(t, resp), q)
+		}
+		resp := rawSignedQuery(t, w, ak, "GET", "/lake/sales/2024/part-0.parquet", "versionId=a&versionId=b", nil, nil)
+		require.Equal(t, "InvalidArgument", errorCode(t, resp))
+		// A header the proxy reads, given twice.
+		resp = rawSignedQuery(t, w, ak, "PUT", "/lake/scratch/alice/copy", "", nil,
+			[][2]string{{"X-Amz-Copy-Source", "/lake/sales/public/readme"}, {"X-Amz-Copy-Source", "/lake/hr/salaries.csv"}})
+		require.Equal(t, "InvalidArgument", errorCode(t, resp))
+
+		// DeleteObjects and CompleteMultipartUpload bodies are parsed strictly.
+		require.NoError(t, put(t, alice, "lake", "scratch/alice/keep.txt", "x"))
+		for name, body := range map[string]string{
+			"repeated Key":      `<Delete><Object><Key>scratch/alice/keep.txt</Key><Key>hr/salaries.csv</Key></Object></Delete>`,
+			"foreign namespace": `<Delete xmlns:e="urn:evil"><Object><Key>scratch/alice/keep.txt</Key><e:Key>hr/salaries.csv</e:Key></Object></Delete>`,
+			"foreign root":      `<Delete xmlns="urn:evil"><Object><Key>scratch/alice/keep.txt</Key></Object></Delete>`,
+			"DOCTYPE":           `<!DOCTYPE Delete [<!ENTITY k "hr/salaries.csv">]><Delete><Object><Key>&k;</Key></Object></Delete>`,
+			"unknown element":   `<Delete><Object><Key>scratch/alice/keep.txt</Key></Object><Object><Name>hr/salaries.csv</Name></Object></Delete>`,
+			"text between":      `<Delete>hr/salaries.csv<Object><Key>scratch/alice/keep.txt</Key></Object></Delete>`,
+			"two roots":         `<Delete><Object><Key>scratch/alice/keep.txt</Key></Object></Delete><Delete><Object><Key>hr/salaries.csv</Key></Object></Delete>`,
+		} {
+			resp := rawSignedQuery(t, w, ak, "POST", "/lake", "delete=", []byte(body), [][2]string{{"Content-Type", "application/xml"}})
+			require.Equal(t, "MalformedXML", errorCode(t, resp), name)
+		}
+		for _, key := range []string{"scratch/alice/keep.txt", "hr/salaries.csv"} {
+			_, err := w.direct.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("lake"), Key: aws.String(key)})
+			require.NoError(t, err, "%s must survive every refused DeleteObjects", key)
+		}
+		// The same body, well formed, is what the SDK sends: accepted.
+		resp = rawSignedQuery(t, w, ak, "POST", "/lake", "delete=",
+			[]byte(`<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Object><Key>scratch/alice/keep.txt</Key></Object><Quiet>true</Quiet></Delete>`),
+			[][2]string{{"Content-Type", "application/xml"}, {"Content-Md5", "x"}})
+		require.NotEqual(t, "MalformedXML", errorCode(t, resp))
+
+		up, err := alice.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("lake"), Key: aws.String("scratch/alice/mp")})
+		require.NoError(t, err)
+		resp = rawSignedQuery(t, w, ak, "POST", "/lake/scratch/alice/mp", "uploadId="+url.QueryEscape(*up.UploadId),
+			[]byte(`<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><PartNumber>2</PartNumber><ETag>"x"</ETag></Part></CompleteMultipartUpload>`), nil)
+		require.Equal(t, "MalformedXML", errorCode(t, resp))
 	})
 	t.Run("revoked key", func(t *testing.T) {
 		k := w.credentials(aliceTok)

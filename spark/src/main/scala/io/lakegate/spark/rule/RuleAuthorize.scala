@@ -88,14 +88,14 @@ final class RuleAuthorize(session: SparkSession, postHoc: Boolean) extends Rule[
       refused(new PlanCheck.Refused(s"read $what: lakegate cannot tell which table or path it reads",
         "Ask an administrator to read it through a table lakegate governs"))
     }
-    val metadata = needs.metadata ++ (if (topLevel) DeltaHandles.metadataNeeds(collector.sites.map(_._2)) else Nil)
+    val sites: Seq[AuthObject] = collector.sites.map(_._2).toSeq
+    val metadata = needs.metadata ++ (if (topLevel) DeltaHandles.metadataNeeds(sites) else Nil)
     if (collector.sites.isEmpty && needs.objects.isEmpty && metadata.isEmpty) {
       val p = Plans.unwrapGates(plan)
       return if (finalPass && Plans.isShowOrDescribe(p)) ShowDescribe.wrap(p, session, rt, id, db) else p
     }
 
     // decide
-    val sites = collector.sites.map(_._2)
     val decisions = decide(rt, id, plan, db, topLevel, sites ++ needs.objects ++ metadata.map(_.obj))
     metadata.zip(decisions.decisions.drop(sites.size + needs.objects.size)).foreach { case (m, d) =>
       MetadataCheck(m, d, decisions.user)
