@@ -55,19 +55,21 @@ func (a *api) Authorize(ctx context.Context, req *connect.Request[lakegatev1.Aut
 	decisions := c.snap.policy.Authorize(c.subject, objs)
 	version := c.snap.policy.Version()
 
-	// Allowed view definitions are recorded before the answer, so the view
-	// reads with its definer's rights from the very next request.
-	var defs []viewDefinition
+	// Allowed definitions are recorded before the answer, so a view reads
+	// with its definer's rights, and a new table can be granted on, from the
+	// very next request. Nothing else in a request changes the catalog.
+	var defs []definition
 	for i := range objs {
-		if decisions[i].Allowed && policy.IsViewDefinition(&objs[i]) {
-			defs = append(defs, viewDefinition{index: i, obj: &objs[i]})
+		o := &objs[i]
+		if decisions[i].Allowed && (policy.IsViewDefinition(o) || policy.IsTableDefinition(o)) {
+			defs = append(defs, definition{index: i, obj: o, location: m.Objects[i].Location})
 		}
 	}
 	if len(defs) > 0 {
-		if version, err = s.recordViews(ctx, c, defs, decisions); err != nil {
-			s.log.Error("could not record a view", "err", err)
-			s.record(c, audit.Record{StatementType: "AUTHORIZE", Statement: m.Statement, Outcome: audit.OutcomeError, Reason: "record view: " + err.Error()})
-			return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("the planner could not record the view (%v); do not create it", err))
+		if version, err = s.recordDefinitions(ctx, c, defs, decisions); err != nil {
+			s.log.Error("could not record a definition", "err", err)
+			s.record(c, audit.Record{StatementType: "AUTHORIZE", Statement: m.Statement, Outcome: audit.OutcomeError, Reason: "record definition: " + err.Error()})
+			return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("the planner could not record the definition (%v); do not create the object", err))
 		}
 	}
 
@@ -83,7 +85,7 @@ func (a *api) Authorize(ctx context.Context, req *connect.Request[lakegatev1.Aut
 		names[i] = d.Object
 		if d.Allowed {
 			s.metrics.decisions.WithLabelValues("allowed").Inc()
-			s.maybeLearn(c, &objs[i], m.Objects[i])
+			s.checkDrift(c, &objs[i])
 		} else {
 			s.metrics.decisions.WithLabelValues("denied").Inc()
 			outcome = "denied"

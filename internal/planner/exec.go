@@ -366,7 +366,7 @@ func (b *batch) validateGrant(g catalog.Grant) error {
 		t, ok := findTable(w, o.Database, o.Table)
 		if !ok {
 			return refuse(connect.CodeNotFound,
-				"table %s.%s does not exist in the planner's catalog; CREATE TABLE it, or query it once from Spark as an admin so the planner records it",
+				"table %s.%s does not exist in the planner's catalog; CREATE TABLE it in policy SQL (a CREATE TABLE run through an engine with lakegate records it too)",
 				o.Database, o.Table)
 		}
 		for _, c := range g.Columns {

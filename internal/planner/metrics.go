@@ -11,6 +11,7 @@ type metrics struct {
 	latency   *prometheus.HistogramVec
 	decisions *prometheus.CounterVec
 	authFails *prometheus.CounterVec
+	drift     prometheus.Counter
 	sessions  prometheus.GaugeFunc
 	evictions prometheus.CounterFunc
 	version   prometheus.GaugeFunc
@@ -36,6 +37,10 @@ func newMetrics(sessions func() float64, evictions func() float64, version func(
 			Name: "lakegate_authentication_failures_total",
 			Help: "Rejected tokens by reason code.",
 		}, []string{"code"}),
+		drift: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lakegate_schema_drift_total",
+			Help: "Reads of a known table whose columns differ from the catalog's (reported once per table and policy version; the catalog is not changed).",
+		}),
 		sessions: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "lakegate_sessions",
 			Help: "Client sessions held in the session table.",
@@ -49,7 +54,7 @@ func newMetrics(sessions func() float64, evictions func() float64, version func(
 			Help: "Version of the policy being served.",
 		}, version),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.decisions, m.authFails, m.sessions, m.evictions, m.version,
+	m.registry.MustRegister(m.requests, m.latency, m.decisions, m.authFails, m.drift, m.sessions, m.evictions, m.version,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -17,6 +17,7 @@ import (
 	lakegatev1 "github.com/lakegate/lakegate/gen/lakegate/v1"
 	"github.com/lakegate/lakegate/gen/lakegate/v1/lakegatev1connect"
 	"github.com/lakegate/lakegate/internal/authn"
+	"github.com/lakegate/lakegate/internal/catalog"
 	"github.com/lakegate/lakegate/internal/store/sqlite"
 )
 
@@ -204,22 +205,39 @@ func TestPolicyChangeReachesCachedSessions(t *testing.T) {
 	require.Greater(t, r2.PolicyVersion, r.PolicyVersion)
 }
 
-func TestTablesSeenInRequestsAreRecorded(t *testing.T) {
+// Tables enter the catalog through an allowed CREATE: the engine asks for
+// the new table with the CREATE action and its columns; the planner records
+// it before answering, so it can be granted on and tagged at once. A denied
+// CREATE, and a CREATE of a name the planner knows, change nothing.
+func TestCreatedTablesAreRecorded(t *testing.T) {
 	e := newEnv(t)
 	root := e.client("root", "admin")
 	bob := e.client("bob")
-	// Denied requests teach the planner nothing.
-	authorize(t, bob, "", table("lake", "junk", "x"))
-	authorize(t, root, "", &lakegatev1.AuthObject{Database: "lake", Table: "events", Location: "s3://b/events",
-		Columns: []*lakegatev1.Column{{Name: "ID", Type: "BIGINT"}, {Name: "payload", Type: "string"}}})
-	require.Eventually(t, func() bool {
-		r := mustSQL(t, root, "SHOW DATABASES")
-		return strings.Contains(strings.Join(rowsOf(r, 0), ","), "lake")
-	}, 10*time.Second, 50*time.Millisecond)
-	require.Eventually(t, func() bool {
-		return len(rowsOf(mustSQL(t, root, "SHOW TABLES IN lake"), 0)) == 1
-	}, 10*time.Second, 50*time.Millisecond)
+	create := func(db, tb string, cols ...string) *lakegatev1.AuthObject {
+		o := table(db, tb, cols...)
+		o.Action = lakegatev1.Action_ACTION_CREATE
+		o.Location = "s3://b/" + tb
+		return o
+	}
+	r := authorize(t, bob, "", create("lake", "junk", "x"))
+	require.False(t, r.Decisions[0].Allowed)
+	require.Contains(t, r.Decisions[0].Reason, "CREATE")
+	before := e.srv.snapshot().policy.Version()
+	r = authorize(t, root, "", create("lake", "events", "ID", "payload"))
+	require.True(t, r.Decisions[0].Allowed, r.Decisions[0].Reason)
+	require.Greater(t, r.PolicyVersion, before, "recorded before the answer, and the answer says so")
 	require.Equal(t, []string{"events|TABLE"}, rowsOf(mustSQL(t, root, "SHOW TABLES IN lake"), 0))
+	tb, ok := e.srv.snapshot().policy.Table("lake", "events")
+	require.True(t, ok)
+	require.Equal(t, "s3://b/events", tb.Location)
+	require.Equal(t, []catalog.Column{{Name: "id", Type: "string"}, {Name: "payload", Type: "string"}}, tb.Columns)
 	// Now it can be granted on and tagged, by column name.
 	mustSQL(t, root, "CREATE ROLE r; CREATE ATTRIBUTE x.y; ALTER TABLE lake.events ADD COLUMN ATTRIBUTE id x.y; GRANT SELECT ON TABLE lake.events TO ROLE r")
+	// A second CREATE of a known name never rewrites its record.
+	v := e.srv.snapshot().policy.Version()
+	r = authorize(t, root, "", create("lake", "events", "other"))
+	require.True(t, r.Decisions[0].Allowed)
+	require.Equal(t, v, r.PolicyVersion)
+	tb, _ = e.srv.snapshot().policy.Table("lake", "events")
+	require.Len(t, tb.Columns, 2)
 }

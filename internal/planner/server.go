@@ -34,17 +34,16 @@ const maxIdentities = 1 << 16
 
 // Config is everything the planner needs; Auth keys are sensitive.
 type Config struct {
-	Listen         string // default 127.0.0.1:12050
-	AdminGroup     string // default "admin"
-	MaxSessions    int    // default 1048576
-	AuditDir       string // default DATA_DIR/audit
-	AuditMaxBytes  int64  // rotation size, default 64 MiB
-	Auth           authn.Config
-	Logger         *slog.Logger
-	ShutdownWait   time.Duration // default 10s
-	MaxObjects     int           // per Authorize, default 10000
-	MaxColumns     int           // per object, default 10000
-	LearnQueueSize int           // default 1024
+	Listen        string // default 127.0.0.1:12050
+	AdminGroup    string // default "admin"
+	MaxSessions   int    // default 1048576
+	AuditDir      string // default DATA_DIR/audit
+	AuditMaxBytes int64  // rotation size, default 64 MiB
+	Auth          authn.Config
+	Logger        *slog.Logger
+	ShutdownWait  time.Duration // default 10s
+	MaxObjects    int           // per Authorize, default 10000
+	MaxColumns    int           // per object, default 10000
 	// TrustedProxies are the users (token subjects) that may call
 	// AuthorizeOnBehalf: the ensemble proxy's service principal.
 	TrustedProxies []string
@@ -72,9 +71,6 @@ func (c *Config) defaults() {
 	if c.MaxColumns == 0 {
 		c.MaxColumns = 10000
 	}
-	if c.LearnQueueSize == 0 {
-		c.LearnQueueSize = 1024
-	}
 }
 
 // snapshot is one published policy version: its rows and compiled index.
@@ -99,7 +95,7 @@ type Server struct {
 	// ddl serialises policy changes so each is validated against the
 	// version it will replace.
 	ddl   sync.Mutex
-	learn chan catalog.Table
+	drift driftReports
 	ready atomic.Bool
 	wg    sync.WaitGroup
 }
@@ -108,7 +104,7 @@ type Server struct {
 // policy, seeds okera_sample into a new store, and opens the audit log.
 func New(ctx context.Context, cfg Config, st store.Store, dataDir string) (*Server, error) {
 	cfg.defaults()
-	s := &Server{cfg: cfg, log: cfg.Logger, store: st, learn: make(chan catalog.Table, cfg.LearnQueueSize)}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: st}
 	if cfg.Auth.Logger == nil {
 		cfg.Auth.Logger = cfg.Logger
 	}
@@ -266,8 +262,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       5 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	s.wg.Add(1)
-	go s.learner(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info("planner listening", "address", ln.Addr().String(), "policy_version", s.snapshot().policy.Version())

@@ -29,13 +29,21 @@ func (p *Policy) Authorize(s *Subject, objs []Object) []Decision {
 		}
 	}
 	for i := range objs {
-		if IsViewDefinition(&objs[i]) {
-			out[i] = p.decideViewDefinition(s, &objs[i])
-		} else {
-			out[i] = p.decide(s, &objs[i])
-		}
+		out[i] = p.decideOne(s, &objs[i])
 	}
 	return out
+}
+
+// decideOne decides an object that does not depend on another: a view or
+// table definition, or any other object with the subject's own rights.
+func (p *Policy) decideOne(s *Subject, o *Object) Decision {
+	switch {
+	case IsViewDefinition(o):
+		return p.decideViewDefinition(s, o)
+	case IsTableDefinition(o):
+		return p.decideTableDefinition(s, o)
+	}
+	return p.decide(s, o)
 }
 
 // batch is one Authorize call.
@@ -66,13 +74,10 @@ func (b *batch) decision(i int) *Decision {
 	}
 	b.state[i] = deciding
 	o := &b.objs[i]
-	switch {
-	case IsViewDefinition(o):
-		b.out[i] = b.p.decideViewDefinition(b.s, o)
-	case o.UnderView != "":
+	if o.UnderView != "" && !IsViewDefinition(o) {
 		b.out[i] = b.decideUnderView(i)
-	default:
-		b.out[i] = b.p.decide(b.s, o)
+	} else {
+		b.out[i] = b.p.decideOne(b.s, o)
 	}
 	b.state[i] = decided
 	return &b.out[i]
@@ -140,7 +145,43 @@ func (b *batch) definer(v *viewDef) *Subject {
 // the view as for any table-level object, and SELECT, for the same subject,
 // on every object the definition reads. A view may only ever read what its
 // definer may read.
+// kindClash denies a definition of o as a view (or a table) when the
+// planner's catalog holds that name as the other kind: a definition never
+// turns a table's record into a view's, or back.
+func (p *Policy) kindClash(s *Subject, o *Object, asView bool) (Decision, bool) {
+	ti := p.tables[tableKey{strings.ToLower(o.Database), strings.ToLower(o.Table)}]
+	if ti == nil || ti.isView == asView {
+		return Decision{}, false
+	}
+	is, want := "a table", "view"
+	if ti.isView {
+		is, want = "a view", "table"
+	}
+	name := displayName(o)
+	return Decision{Object: name, Reason: fmt.Sprintf(
+		"%s may not %s %s %s: the planner's catalog holds %s as %s, and a definition cannot change what an object is. "+
+			"Ask an administrator to drop %s in the planner first if it was replaced",
+		describe(s), action(o), want, name, name, is, name)}, true
+}
+
+// IsTableDefinition reports whether o creates a table: a table-level object,
+// not claimed as a view, with Action CREATE and the new table's columns.
+// The planner records an allowed definition of a table it does not know.
+func IsTableDefinition(o *Object) bool {
+	return !o.IsView && o.URI == "" && o.Database != "" && o.Table != "" && o.Action == catalog.PrivCreate && len(o.Columns) > 0
+}
+
+func (p *Policy) decideTableDefinition(s *Subject, o *Object) Decision {
+	if d, clash := p.kindClash(s, o, false); clash {
+		return d
+	}
+	return p.decide(s, o)
+}
+
 func (p *Policy) decideViewDefinition(s *Subject, o *Object) Decision {
+	if d, clash := p.kindClash(s, o, true); clash {
+		return d
+	}
 	d := p.decide(s, o)
 	if !d.Allowed || len(o.ViewReads) == 0 {
 		return d

@@ -7,8 +7,9 @@ import org.apache.spark.sql.catalyst.analysis.UnresolvedRelation
 import org.apache.spark.sql.catalyst.catalog.CatalogTable
 import org.apache.spark.sql.catalyst.plans.logical.{LogicalPlan, SubqueryAlias}
 import org.apache.spark.sql.connector.catalog.Identifier
+import org.apache.spark.sql.types.{DataType, StructType}
 
-import io.lakegate.spark.client.{Action, AuthObject, ViewRead}
+import io.lakegate.spark.client.{Action, AuthObject, Column, ViewRead}
 import io.lakegate.spark.rule.inventory.{CommandKind, MetaLevel}
 import io.lakegate.spark.rule.collect.Relations
 import io.lakegate.spark.rule.collect.Relations.{lower, normalizeUri}
@@ -170,8 +171,39 @@ object Commands {
     val existing = ctx.exists(t.database, t.table)
     val overwrite = replacing || overwriteMode(field(plan, "mode"))
     val replace = if (existing && overwrite) Seq(t.copy(action = Action.All)) else Nil
-    Needs(Seq(db) ++ replace ++ locations, scopeTargets = Seq(t.copy(action = Action.Insert)) ++
+    // A table that does not exist yet is sent as a definition (CREATE with its columns and location):
+    // the planner records it when allowed, so it can be granted on and tagged at once.
+    val definition = if (existing) Nil else newTableColumns(plan) match {
+      case Nil => Nil
+      case cols => Seq(t.copy(action = Action.Create, columns = cols,
+        location = locationOf(plan).headOption.orElse(ctx.defaultLocation(t.database, t.table)).map(normalizeUri).getOrElse("")))
+    }
+    Needs(Seq(db) ++ definition ++ replace ++ locations, scopeTargets = Seq(t.copy(action = Action.Insert)) ++
       locations.map(l => l.copy(action = Action.Insert)) ++ managed.map(m => AuthObject(uri = m, action = Action.Insert)))
+  }
+
+  /** The columns a CREATE TABLE [AS SELECT] gives its new table, where the plan says them. */
+  private def newTableColumns(plan: LogicalPlan): Seq[Column] = {
+    def fromSchema(x: AnyRef): Seq[Column] = x match {
+      case st: StructType => st.fields.toSeq.map(f => Column(f.name, f.dataType.catalogString))
+      case _ => Nil
+    }
+    def fromColumnDefinitions(x: AnyRef): Seq[Column] = x match {
+      case cs: Seq[_] => cs.flatMap {
+        case c: AnyRef => for { n <- field(c, "name"); d <- field(c, "dataType") }
+          yield Column(n.toString, d.asInstanceOf[DataType].catalogString)
+      }
+      case _ => Nil
+    }
+    val fromQuery = firstField(plan, "query").collect {
+      case Some(q: LogicalPlan) if q.resolved => Relations.columns(q.output)
+      case q: LogicalPlan if q.resolved => Relations.columns(q.output)
+    }.getOrElse(Nil)
+    if (fromQuery.nonEmpty) fromQuery
+    else firstField(plan, "tableSchema").map(fromSchema)
+      .orElse(firstField(plan, "columns").map(fromColumnDefinitions))
+      .orElse(firstField(plan, "table", "tableDesc").collect { case ct: CatalogTable => fromSchema(ct.schema) })
+      .getOrElse(Nil)
   }
 
   private def isPersistedView(plan: LogicalPlan): Boolean =

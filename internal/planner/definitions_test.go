@@ -2,9 +2,9 @@ package planner
 
 import (
 	"context"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"strings"
 	"testing"
-	"time"
 
 	"connectrpc.com/connect"
 	"github.com/stretchr/testify/require"
@@ -87,18 +87,21 @@ func TestForgedViewClaimIsDenied(t *testing.T) {
 	require.False(t, r.Decisions[1].Allowed, "hr.secret is not among pub.v's reads")
 }
 
-// Reads never record views: an object claimed as a view in a read request
-// is not learned, while a table after it in the same request is (tables are
-// learned in request order, so once the table shows, the view was passed).
-func TestReadsNeverRecordViews(t *testing.T) {
+// Reads never write: objects claimed as views, unknown tables with invented
+// columns, read by anyone (the admin included) record nothing and leave the
+// policy version alone.
+func TestReadsNeverWrite(t *testing.T) {
 	e, root := viewsEnv(t)
-	authorize(t, root, "", selectView("lake", "fake"), table("lake", "events", "id"))
-	require.Eventually(t, func() bool {
-		r, err := sql(t, root, "SHOW TABLES IN lake")
-		return err == nil && len(rowsOf(r, 0)) > 0
-	}, 10*time.Second, 50*time.Millisecond)
-	require.Equal(t, []string{"events|TABLE"}, rowsOf(mustSQL(t, root, "SHOW TABLES IN lake"), 0))
-	_, ok := e.srv.snapshot().policy.Table("lake", "fake")
+	before := e.srv.snapshot().policy.Version()
+	r := authorize(t, root, "", selectView("lake", "fake"), table("lake", "events", "id"), table("hr", "ghost", "ssn", "x"))
+	require.True(t, r.Decisions[1].Allowed)
+	require.Equal(t, before, r.PolicyVersion)
+	require.Equal(t, before, e.srv.snapshot().policy.Version())
+	for _, name := range []string{"fake", "events"} {
+		_, ok := e.srv.snapshot().policy.Table("lake", name)
+		require.False(t, ok, name)
+	}
+	_, ok := e.srv.snapshot().policy.Table("hr", "ghost")
 	require.False(t, ok)
 }
 
@@ -272,11 +275,65 @@ func TestViewDecidedAgainOnTheNewestPolicy(t *testing.T) {
 		ViewReads: []catalog.ViewRead{{Database: "hr", Table: "secret"}}}
 	decisions := stale.policy.Authorize(c.subject, []policy.Object{obj})
 	require.True(t, decisions[0].Allowed, "allowed on the stale version")
-	version, err := e.srv.recordViews(context.Background(), c, []viewDefinition{{index: 0, obj: &obj}}, decisions)
+	version, err := e.srv.recordDefinitions(context.Background(), c, []definition{{index: 0, obj: &obj}}, decisions)
 	require.NoError(t, err)
 	require.False(t, decisions[0].Allowed)
 	require.Contains(t, decisions[0].Reason, "CREATE")
 	require.Equal(t, e.srv.snapshot().policy.Version(), version)
 	_, ok := e.srv.snapshot().policy.Table("pub", "v")
 	require.False(t, ok)
+}
+
+// A definition never changes what an object is: a CREATE or ALTER VIEW over a
+// name the catalog holds as a table is denied (it would make the table's
+// record a view's), and so is a CREATE TABLE over a recorded view.
+func TestDefinitionNeverChangesWhatAnObjectIs(t *testing.T) {
+	e, root := viewsEnv(t)
+	dora := e.client("dora", "owners")
+	before := e.srv.snapshot().policy.Version()
+	for _, act := range []lakegatev1.Action{lakegatev1.Action_ACTION_CREATE, lakegatev1.Action_ACTION_ALTER} {
+		d := authorize(t, dora, "", defineView(act, "hr", "secret", reads("hr", "other"))).Decisions[0]
+		require.False(t, d.Allowed)
+		require.Contains(t, d.Reason, `user "dora"`)
+		require.Contains(t, d.Reason, "holds hr.secret as a table")
+	}
+	require.Equal(t, before, e.srv.snapshot().policy.Version())
+	tb, _ := e.srv.snapshot().policy.Table("hr", "secret")
+	require.False(t, tb.IsView)
+
+	require.True(t, authorize(t, dora, "", defineView(lakegatev1.Action_ACTION_CREATE, "pub", "v", reads("hr", "other"))).Decisions[0].Allowed)
+	o := table("pub", "v", "id")
+	o.Action = lakegatev1.Action_ACTION_CREATE
+	d := authorize(t, root, "", o).Decisions[0]
+	require.False(t, d.Allowed, "not even the admin turns a recorded view into a table")
+	require.Contains(t, d.Reason, "holds pub.v as a view")
+}
+
+// A read of a known table with other columns is decided as sent, recorded
+// nowhere, and reported once per table and version (metric and audit).
+func TestSchemaDriftIsReportedNotRecorded(t *testing.T) {
+	e, root := viewsEnv(t)
+	before := e.srv.snapshot().policy.Version()
+	for i := 0; i < 3; i++ {
+		r := authorize(t, root, "", table("pub", "t", "id", "extra"))
+		require.True(t, r.Decisions[0].Allowed)
+		require.Equal(t, before, r.PolicyVersion)
+	}
+	require.Equal(t, 1.0, testutil.ToFloat64(e.srv.metrics.drift))
+	tb, _ := e.srv.snapshot().policy.Table("pub", "t")
+	require.Equal(t, []catalog.Column{{Name: "id", Type: "bigint"}}, tb.Columns)
+	require.NoError(t, e.srv.audit.Flush())
+	n := 0
+	require.NoError(t, audit.Read(e.srv.audit.Dir(), audit.Query{}, func(r audit.Record) error {
+		if r.StatementType == "SCHEMA DRIFT" {
+			n++
+			require.Contains(t, r.Reason, "extra string")
+			require.Contains(t, r.Reason, "id bigint")
+		}
+		return nil
+	}))
+	require.Equal(t, 1, n)
+	// Same columns: no drift.
+	authorize(t, root, "", &lakegatev1.AuthObject{Database: "pub", Table: "t", Columns: []*lakegatev1.Column{{Name: "ID", Type: "BIGINT"}}})
+	require.Equal(t, 1.0, testutil.ToFloat64(e.srv.metrics.drift))
 }

@@ -13,28 +13,37 @@ import (
 	"github.com/lakegate/lakegate/internal/store"
 )
 
-// Views have an owner. An engine that runs CREATE VIEW or ALTER VIEW asks
-// for the view as an object with is_view, the CREATE or ALTER action, its
-// columns and view_reads, the objects its definition reads. When the
-// engine decides that object allowed (the privilege on the view, and SELECT
-// by the same caller on every read), the planner records the view, with the
-// caller as its definer, synchronously, before it answers. Only such a view
-// reads with its definer's rights (see policy.Authorize); a read request
-// never creates or changes a view record.
+// Reads never write; definitions do. The catalog changes only through admin
+// DDL and through definitions an engine asks about and the planner allows:
+//
+//   - a view: an object with is_view, the CREATE or ALTER action, its columns
+//     and view_reads (the objects its definition reads). Allowed (the
+//     privilege on the view, and SELECT by the same caller on every read), it
+//     is recorded with the caller as its definer, replacing an earlier record
+//     of the view. Only such a view reads with its definer's rights (see
+//     policy.Authorize);
+//   - a table: an object with the CREATE action and the new table's columns.
+//     Allowed (CREATE on the table, its database or the catalog), it is
+//     recorded if the planner does not know the name yet; a known table is
+//     never rewritten by a request (see drift.go).
+//
+// Both are recorded synchronously, before the answer, so the very next
+// request sees them. A definition never turns a table into a view or back
+// (policy denies it).
 
-// viewDefinition is an allowed view definition of one request.
-type viewDefinition struct {
-	index int // in the request
-	obj   *policy.Object
+// definition is an allowed view or table definition of one request.
+type definition struct {
+	index    int // in the request
+	obj      *policy.Object
+	location string // a table's location, as the engine sent it
 }
 
-// recordViews records the allowed view definitions of c's request, each
-// replacing any earlier record of the same name, in one store transaction,
-// and returns the policy version that holds them. Each is decided again
-// against the newest policy first, in case the policy changed since the
-// request was decided: a definition now denied is not recorded and its
-// decision is replaced in decisions.
-func (s *Server) recordViews(ctx context.Context, c *caller, defs []viewDefinition, decisions []policy.Decision) (int64, error) {
+// recordDefinitions records the allowed definitions of c's request in one
+// store transaction and returns the policy version that holds them. Each is
+// decided again against the newest policy first, in case the policy changed
+// since the request was decided: a definition now denied is not recorded and
+// its decision is replaced in decisions.
+func (s *Server) recordDefinitions(ctx context.Context, c *caller, defs []definition, decisions []policy.Decision) (int64, error) {
 	s.ddl.Lock()
 	defer s.ddl.Unlock()
 	snap := s.snapshot()
@@ -46,6 +55,13 @@ func (s *Server) recordViews(ctx context.Context, c *caller, defs []viewDefiniti
 				decisions[d.index] = now
 				continue
 			}
+		}
+		if !d.obj.IsView {
+			t := tableRecord(d.obj, d.location)
+			if _, known := snap.policy.Table(t.Database, t.Name); !known && !containsTable(views, t) {
+				views = append(views, t)
+			}
+			continue
 		}
 		v, err := viewRecord(d.obj, c.principal.User, c.principal.Groups)
 		if err != nil {
@@ -85,12 +101,18 @@ func (s *Server) recordViews(ctx context.Context, c *caller, defs []viewDefiniti
 	}
 	work.Version = version
 	if err := s.publish(work); err != nil {
-		// The store holds the views but they cannot be served: stop
+		// The store holds the definitions but they cannot be served: stop
 		// serving rather than decide on an older policy.
 		s.ready.Store(false)
 		return 0, err
 	}
 	for _, v := range views {
+		if !v.IsView {
+			s.log.Info("recorded table", "table", v.FullName(), "creator", c.principal.User, "columns", len(v.Columns), "version", version)
+			s.record(c, audit.Record{StatementType: "RECORD TABLE", Objects: []string{v.FullName()}, Outcome: audit.OutcomeOK,
+				Reason: fmt.Sprintf("created by %s; %d columns", c.principal.User, len(v.Columns))})
+			continue
+		}
 		reads := make([]string, len(v.ViewReads))
 		for i, r := range v.ViewReads {
 			reads[i] = r.String()
@@ -148,4 +170,37 @@ func viewRecord(o *policy.Object, user string, groups []string) (catalog.Table, 
 		return a.Table < b.Table
 	})
 	return t, nil
+}
+
+// tableRecord is the catalog row of an allowed table definition.
+func tableRecord(o *policy.Object, location string) catalog.Table {
+	t := catalog.Table{
+		Database: strings.ToLower(o.Database),
+		Name:     strings.ToLower(o.Table),
+		Location: location,
+		Columns:  make([]catalog.Column, len(o.Columns)),
+	}
+	for i, col := range o.Columns {
+		t.Columns[i] = catalog.Column{Name: strings.ToLower(col.Name), Type: strings.ToLower(col.Type)}
+	}
+	return t
+}
+
+func containsTable(ts []catalog.Table, t catalog.Table) bool {
+	for _, x := range ts {
+		if x.Database == t.Database && x.Name == t.Name {
+			return true
+		}
+	}
+	return false
+}
+
+func putTable(st *catalog.State, t catalog.Table) {
+	for i, k := range st.Tables {
+		if k.Database == t.Database && k.Name == t.Name {
+			st.Tables[i] = t
+			return
+		}
+	}
+	st.Tables = append(st.Tables, t)
 }
