@@ -33,6 +33,9 @@ type pubKey struct {
 	alg    string           // from a JWK's "alg": the only alg it may verify; "" = any of its family
 	key    crypto.PublicKey // *rsa.PublicKey or *ecdsa.PublicKey (P-256), checked by checkKey
 	source string           // for messages: "file /path" or "JWKS"
+	// limited: a cluster signing key; its tokens are believed within
+	// Config.ClusterKeyLimits only.
+	limited bool
 }
 
 // fits reports whether k may verify a token with the given (accepted) alg.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ const (
 	flagPublicKey  = "--jwt-public-key"
 	flagJWKSURL    = "--jwks-url"
 	flagSelfSigned = "--insecure-accept-self-signed"
+	flagClusterKey = "--cluster-signing-key"
 )
 
 // Defaults of Config.
@@ -33,8 +35,12 @@ type Principal struct {
 	Groups     []string          // from the groups claim: sorted, de-duplicated, lower-cased; never nil
 	Attributes map[string]string // string members of the "attributes" object claim; never nil
 	SelfSigned bool              // verified only by the key embedded in its own header (insecure POC mode)
-	Issuer     string            // iss, "" if absent
-	ExpiresAt  time.Time         // exp
+	// ClusterKey: verified by a cluster signing key (Config.ClusterKeyFiles):
+	// the token names a user and nothing more (see KeyLimits); the planner
+	// never gives such a principal admin rights or lets it act for others.
+	ClusterKey bool
+	Issuer     string    // iss, "" if absent
+	ExpiresAt  time.Time // exp
 }
 
 // Config says which tokens a Verifier accepts. At least one key source
@@ -54,6 +60,12 @@ type Config struct {
 	Issuer, Audience string
 	// Name of the groups claim; default "groups".
 	GroupsClaim string
+	// Cluster signing keys (PEM files, as PublicKeyFiles): the keys a Spark
+	// cluster signs its users' tokens with. A cluster holds its private key,
+	// so anyone who steals it from a cluster can sign any token: its tokens
+	// are believed only within ClusterKeyLimits.
+	ClusterKeyFiles  []string
+	ClusterKeyLimits KeyLimits
 	// Accept tokens verified only by the key in their own "jwk" header
 	// (--insecure-accept-self-signed). Insecure: anyone can claim any user.
 	AcceptSelfSigned bool
@@ -71,11 +83,23 @@ type Config struct {
 	JWKSMinRefreshInterval time.Duration
 }
 
+// KeyLimits bound what a token verified by a cluster signing key can claim.
+type KeyLimits struct {
+	// Subjects, when set, is a regular expression that the whole subject
+	// must match (say ^[a-z0-9._-]+@corp\.example$); others are refused.
+	Subjects *regexp.Regexp
+	// Groups: take the groups claim (and attributes) of such tokens.
+	// Default false: the token names a user only, and groups come from
+	// elsewhere (user-level role grants, a directory).
+	Groups bool
+}
+
 // Verifier verifies tokens. It is safe for concurrent use.
 type Verifier struct {
 	static           []*pubKey
 	jwks             *jwksSource
 	acceptSelfSigned bool
+	clusterLimits    KeyLimits
 	issuer, audience string
 	groupsClaim      string
 	leeway           time.Duration
@@ -102,6 +126,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	log = log.With("component", "authn")
 	v := &Verifier{
 		acceptSelfSigned: cfg.AcceptSelfSigned,
+		clusterLimits:    cfg.ClusterKeyLimits,
 		issuer:           cfg.Issuer,
 		audience:         cfg.Audience,
 		groupsClaim:      cfg.GroupsClaim,
@@ -122,22 +147,38 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		v.maxBytes = DefaultMaxTokenBytes
 	}
 	seen := map[string]bool{}
-	for _, path := range cfg.PublicKeyFiles {
-		if strings.TrimSpace(path) == "" {
-			continue
-		}
-		keys, err := loadPublicKeyFile(path)
-		if err != nil {
-			return nil, wrapErr(CodeConfig, err, "%v", err)
-		}
-		for _, k := range keys {
-			if seen[k.kid] {
+	cluster := map[string]bool{}
+	load := func(paths []string, limited bool) error {
+		for _, path := range paths {
+			if strings.TrimSpace(path) == "" {
 				continue
 			}
-			seen[k.kid] = true
-			v.static = append(v.static, k)
-			log.Info("JWT public key loaded", "file", path, "kid", k.kid, "type", keyKind(k.key))
+			keys, err := loadPublicKeyFile(path)
+			if err != nil {
+				return wrapErr(CodeConfig, err, "%v", err)
+			}
+			for _, k := range keys {
+				if limited {
+					cluster[k.kid] = true
+				} else if cluster[k.kid] {
+					return newErr(CodeConfig, "the key %s (%s) is given both as a cluster signing key (%s) and as a fully trusted key (%s); give it once", k.kid, path, flagClusterKey, flagPublicKey)
+				}
+				if seen[k.kid] {
+					continue
+				}
+				seen[k.kid] = true
+				k.limited = limited
+				v.static = append(v.static, k)
+				log.Info("JWT public key loaded", "file", path, "kid", k.kid, "type", keyKind(k.key), "cluster_key", limited)
+			}
 		}
+		return nil
+	}
+	if err := load(cfg.ClusterKeyFiles, true); err != nil {
+		return nil, err
+	}
+	if err := load(cfg.PublicKeyFiles, false); err != nil {
+		return nil, err
 	}
 	if cfg.JWKSURL != "" {
 		j, err := newJWKSSource(ctx, cfg, log)
@@ -213,13 +254,14 @@ func (v *Verifier) verify(token string, now time.Time) (*Principal, error) {
 	}
 	method := signingMethods[rt.alg] // parseToken admits only these algs
 	cands, keyErr := v.candidates(rt.alg, rt.kid)
-	verified := false
+	var verifiedBy *pubKey
 	for _, k := range cands {
 		if method.Verify(rt.signingInput, rt.sig, k.key) == nil {
-			verified = true
+			verifiedBy = k
 			break
 		}
 	}
+	verified := verifiedBy != nil
 	selfSigned := false
 	if !verified {
 		switch {
@@ -234,7 +276,24 @@ func (v *Verifier) verify(token string, now time.Time) (*Principal, error) {
 			return nil, newErr(CodeBadSignature, "the token's signature does not match any configured key (%d %s key(s) tried); it was signed by another key or altered. Check that the planner's %s or %s belongs to the token's issuer", len(cands), rt.alg, flagPublicKey, flagJWKSURL)
 		}
 	}
-	return v.principal(rt, now, selfSigned)
+	p, err := v.principal(rt, now, selfSigned)
+	if err != nil || verifiedBy == nil || !verifiedBy.limited {
+		return p, err
+	}
+	return v.limit(p)
+}
+
+// limit applies the cluster key limits to a principal one verified.
+func (v *Verifier) limit(p *Principal) (*Principal, error) {
+	if re := v.clusterLimits.Subjects; re != nil && !re.MatchString(p.User) {
+		return nil, newErr(CodeBadSubject, "the token is signed by a cluster signing key, which may sign only for subjects matching %s, and names %s; the planner's --cluster-key-subjects decides which users a cluster may name", quote(re.String()), quote(p.User))
+	}
+	p.ClusterKey = true
+	if !v.clusterLimits.Groups {
+		p.Groups = []string{}
+		p.Attributes = map[string]string{}
+	}
+	return p, nil
 }
 
 // candidates returns the configured keys that may verify a token with

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os/signal"
+	"regexp"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -14,8 +15,9 @@ import (
 
 func newServe() *cobra.Command {
 	var (
-		cfg     planner.Config
-		dataDir string
+		cfg             planner.Config
+		dataDir         string
+		clusterSubjects string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -29,6 +31,13 @@ stops it gracefully.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			cfg.Logger = slog.Default()
+			if clusterSubjects != "" {
+				re, err := regexp.Compile("^(?:" + clusterSubjects + ")$")
+				if err != nil {
+					return fmt.Errorf("--cluster-key-subjects %q is not a regular expression: %w", clusterSubjects, err)
+				}
+				cfg.Auth.ClusterKeyLimits.Subjects = re
+			}
 			st, err := sqlite.Open(ctx, dataDir, cfg.Logger)
 			if err != nil {
 				return fmt.Errorf("cannot open the store in %s: %w", dataDir, err)
@@ -45,6 +54,9 @@ stops it gracefully.`,
 	f.StringVar(&dataDir, "data-dir", "lakegate-data", "directory of the embedded store and the audit log")
 	f.StringArrayVar(&cfg.Auth.PublicKeyFiles, "jwt-public-key", nil, "PEM file of a public key that signs tokens (RSA or EC P-256); repeatable")
 	f.StringVar(&cfg.Auth.JWKSURL, "jwks-url", "", "URL of a JWKS document with the token signing keys")
+	f.StringArrayVar(&cfg.Auth.ClusterKeyFiles, "cluster-signing-key", nil, "PEM file of the public key of a Spark cluster's signing key (signing-key mode); its tokens name a user only: no groups, no admin rights, no acting for others; repeatable")
+	f.StringVar(&clusterSubjects, "cluster-key-subjects", "", "regular expression the whole subject of a cluster-signed token must match; empty: any user")
+	f.BoolVar(&cfg.Auth.ClusterKeyLimits.Groups, "cluster-key-groups", false, "take the groups and attributes claims of cluster-signed tokens (never the admin group's rights)")
 	f.StringVar(&cfg.Auth.Issuer, "jwt-issuer", "", "required token issuer (iss); empty: not checked")
 	f.StringVar(&cfg.Auth.Audience, "jwt-audience", "", "required token audience (aud); empty: not checked")
 	f.StringVar(&cfg.Auth.GroupsClaim, "groups-claim", "groups", "token claim holding the user's groups")

@@ -151,7 +151,7 @@ func (s *Server) identity(p *authn.Principal) *identity {
 }
 
 func toPolicyPrincipal(p *authn.Principal) policy.Principal {
-	return policy.Principal{User: p.User, Groups: p.Groups, Attributes: p.Attributes}
+	return policy.Principal{User: p.User, Groups: p.Groups, Attributes: p.Attributes, NoAdmin: p.ClusterKey}
 }
 
 func (s *Server) authFailure(c *caller, procedure, code, msg string) error {

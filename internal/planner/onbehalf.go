@@ -86,7 +86,7 @@ func (a *api) AuthorizeOnBehalf(ctx context.Context, req *connect.Request[lakega
 }
 
 func (s *Server) isTrustedProxy(p *authn.Principal) bool {
-	return !p.SelfSigned && slices.Contains(s.cfg.TrustedProxies, p.User)
+	return !p.SelfSigned && !p.ClusterKey && slices.Contains(s.cfg.TrustedProxies, p.User)
 }
 
 // onBehalfPrincipal validates the user and groups a proxy names, and

@@ -25,7 +25,8 @@ func (s *Subject) Version() int64 { return s.version }
 func (s *Subject) HasRole(role string) bool { return s.roleSet[strings.ToLower(role)] }
 
 // Subject resolves pr's roles: those granted to the user and to each of its
-// groups. Members of the admin group hold ALL ON CATALOG.
+// groups. Members of the admin group hold ALL ON CATALOG, unless the
+// principal is marked NoAdmin.
 func (p *Policy) Subject(pr Principal) *Subject {
 	s := &Subject{Principal: pr, version: p.version, roleSet: map[string]bool{}}
 	add := func(roles []string) {
@@ -40,6 +41,9 @@ func (p *Policy) Subject(pr Principal) *Subject {
 	for _, g := range pr.Groups {
 		g = strings.ToLower(g)
 		if g == p.adminGroup {
+			if pr.NoAdmin {
+				continue // neither the admin rights nor the admin group's roles
+			}
 			s.IsAdmin = true
 		}
 		add(p.groupRoles[g])

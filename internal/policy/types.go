@@ -7,6 +7,9 @@ type Principal struct {
 	User       string
 	Groups     []string
 	Attributes map[string]string // values for user_attribute('k') in row filters
+	// NoAdmin: the principal never holds admin rights, whatever its groups
+	// (its token was signed by a cluster signing key, see authn.KeyLimits).
+	NoAdmin bool
 }
 
 // Object is one thing a query touches: a table or view, a database alone
