@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import random
+import subprocess
+import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -397,6 +401,68 @@ def test_identity_stress_across_threads(spark):
     assert not errors, f"worker errors: {errors[:5]}"
     assert sum(done) == STRESS_STATEMENTS
     assert not mismatches, f"{len(mismatches)} identity mismatches (thread, i, user set, planner saw): {mismatches[:10]}"
+
+
+# A driver with PySpark's pinned threads off, in a process of its own (the mode is chosen when the
+# gateway starts): each probe sets `user` and runs whoami; every outcome is printed as JSON.
+UNPINNED_DRIVER = r"""
+import json, sys, threading
+sys.path.insert(0, sys.argv[1])
+import harness as h
+spark = h.start_spark(json.loads(open(sys.argv[2]).read()))
+sc, out = spark.sparkContext, []
+def probe(user):
+    sc.setLocalProperty("user", user)
+    try:
+        out.append((user, "ok", spark.sql("SELECT user FROM okera_sample.whoami").first()[0]))
+    except Exception as e:
+        out.append((user, "error", str(e)))
+probe("alice")
+ts = [threading.Thread(target=probe, args=(u,)) for u in ("bob", "carol", "admin")]
+for t in ts: t.start()
+for t in ts: t.join()
+print("RESULT " + json.dumps(out), flush=True)
+h.stop_spark(spark)
+"""
+
+
+def test_unpinned_pyspark_threads_are_refused(planner, jar, tmp_path):
+    """Row 9 / rule 8, pinned threads off: with PYSPARK_PIN_THREAD=false Py4J runs a Python
+    thread's calls on any of its pooled JVM threads, so the `user` property one thread sets can
+    govern another's statement. In signing-key mode every statement on such a thread is refused
+    (lakegate cannot tell who runs it), from one thread or several — never decided as anyone."""
+    conf = h.spark_conf(tmp_path, planner)
+    conf["spark.hadoop.javax.jdo.option.ConnectionURL"] = "jdbc:derby:memory:unpinned;create=true"
+    conf_file = tmp_path / "conf.json"
+    conf_file.write_text(json.dumps(conf))
+    env = dict(os.environ, PYSPARK_PIN_THREAD="false")
+    r = subprocess.run([sys.executable, "-c", UNPINNED_DRIVER, str(Path(h.__file__).parent), str(conf_file)], env=env,
+                       capture_output=True, text=True, timeout=600)
+    line = next((x for x in r.stdout.splitlines() if x.startswith("RESULT ")), None)
+    assert line, f"the unpinned driver printed no result (exit {r.returncode}):\n{r.stderr[-3000:]}"
+    results = json.loads(line[len("RESULT "):])
+    assert len(results) == 4
+    for user, outcome, detail in results:
+        assert outcome == "error", f"{user}'s statement ran on an unpinned thread and was decided as {detail}"
+        assert "PYSPARK_PIN_THREAD" in lakegate_part(detail), detail[:500]
+
+
+def test_created_table_is_recorded_reads_record_nothing(spark, as_user, planner):
+    """Issue 12, reads never write: mallory's CREATE TABLE in her sandbox is recorded by the planner
+    before the statement returns (so it can be granted on and tagged at once); her reads of a
+    table the planner does not know, and of a known one with other columns, record nothing."""
+    with as_user("mallory"):
+        spark.sql("CREATE TABLE sandbox.m_created (a int, note string) USING parquet")
+    assert planner.knows("sandbox", "m_created")
+    planner.sql("CREATE ATTRIBUTE IF NOT EXISTS pii.note; "
+                "ALTER TABLE sandbox.m_created ADD COLUMN ATTRIBUTE note pii.note; "
+                "GRANT SELECT ON TABLE sandbox.m_created TRANSFORM pii.note WITH mask() TO ROLE viewer")
+    with as_user("admin"):
+        spark.sql("CREATE TABLE sandbox.m_unrecorded (x int) USING parquet")
+    planner.sql("DROP TABLE sandbox.m_unrecorded")  # the planner forgets it; the metastore keeps it
+    with as_user("mallory"):
+        spark.sql("SELECT * FROM sandbox.m_unrecorded").collect()
+    assert not planner.knows("sandbox", "m_unrecorded"), "a read recorded a table"
 
 
 def test_statements_after_admin_create_table_are_their_own(spark, as_user):

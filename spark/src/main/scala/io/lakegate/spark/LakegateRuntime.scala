@@ -19,6 +19,7 @@ final class LakegateRuntime(val settings: Settings, val sc: SparkContext, client
 
   /** The current user, groups and session id, from the local properties of this thread. */
   def identity(): Identity = {
+    if (credentials.perUser && Py4jThreads.unpinned()) throw LakegateErrors.failure(Py4jThreads.Refusal)
     val user = Option(sc.getLocalProperty(settings.userProperty)).map(_.trim).filter(_.nonEmpty)
       .getOrElse(sc.sparkUser)
     val groups = settings.groupsProperty.flatMap(p => Option(sc.getLocalProperty(p)))
@@ -58,5 +59,34 @@ object Guard {
   def apply[T](f: => T): T = {
     depth.set(depth.get + 1)
     try f finally depth.set(depth.get - 1)
+  }
+}
+
+/**
+ * PySpark runs each Python thread's calls on a JVM thread of its own ("pinned threads", PySpark's
+ * default since 3.2). With PYSPARK_PIN_THREAD=false, Py4J serves Python threads from a shared
+ * pool of connections, each a JVM thread (`py4j.GatewayConnection`): the `user` local property a
+ * Python thread sets can then land on one JVM thread and its next statement run on another, under
+ * the property someone else set. In the modes where the user comes from that property, a statement
+ * analysed on such a thread is refused: lakegate cannot tell who runs it.
+ */
+object Py4jThreads {
+  private val UnpinnedRoot = "py4j.GatewayConnection"
+  private val cached = new ThreadLocal[java.lang.Boolean]
+
+  val Refusal: String = "this driver runs PySpark with pinned threads off (PYSPARK_PIN_THREAD=false): a " +
+    "statement then runs on whichever JVM thread Py4J picks, not under the user property its Python thread " +
+    "set, so lakegate cannot tell who runs it and refuses it. Ask the cluster administrator to keep " +
+    "PYSPARK_PIN_THREAD unset or true (PySpark's default)"
+
+  /** Is the current thread one of Py4J's unpinned connection threads? (Once per thread: a thread's root does not change.) */
+  def unpinned(): Boolean = {
+    var v = cached.get
+    if (v == null) {
+      val frames = Thread.currentThread.getStackTrace
+      v = frames.exists(_.getClassName == UnpinnedRoot)
+      cached.set(v)
+    }
+    v.booleanValue
   }
 }
