@@ -47,6 +47,7 @@ test-fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/policysql
 	$(GO) test -run='^$$' -fuzz='^FuzzParseFilter$$' -fuzztime=$(FUZZTIME) ./internal/policysql
 	$(GO) test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) ./internal/authn
+	$(GO) test -run='^$$' -fuzz='^FuzzClaimsNeverWiden$$' -fuzztime=5000x ./internal/policy
 
 ## generate: regenerate the Connect/protobuf code from proto/ (needs buf, protoc-gen-go, protoc-gen-connect-go)
 generate:
