@@ -12,6 +12,7 @@ type metrics struct {
 	decisions *prometheus.CounterVec
 	authFails *prometheus.CounterVec
 	drift     prometheus.Counter
+	throttled prometheus.Counter
 	sessions  prometheus.GaugeFunc
 	evictions prometheus.CounterFunc
 	version   prometheus.GaugeFunc
@@ -37,6 +38,10 @@ func newMetrics(sessions func() float64, evictions func() float64, version func(
 			Name: "lakegate_authentication_failures_total",
 			Help: "Rejected tokens by reason code.",
 		}, []string{"code"}),
+		throttled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lakegate_requests_throttled_total",
+			Help: "Requests refused because their user already had the maximum of requests waiting (--max-queued-per-user).",
+		}),
 		drift: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "lakegate_schema_drift_total",
 			Help: "Reads of a known table whose columns differ from the catalog's (reported once per table and policy version; the catalog is not changed).",
@@ -54,7 +59,7 @@ func newMetrics(sessions func() float64, evictions func() float64, version func(
 			Help: "Version of the policy being served.",
 		}, version),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.decisions, m.authFails, m.drift, m.sessions, m.evictions, m.version,
+	m.registry.MustRegister(m.requests, m.latency, m.decisions, m.authFails, m.drift, m.throttled, m.sessions, m.evictions, m.version,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/lakegate/lakegate/internal/audit"
 	"github.com/lakegate/lakegate/internal/authn"
 	"github.com/lakegate/lakegate/internal/catalog"
+	"github.com/lakegate/lakegate/internal/fairshare"
 	"github.com/lakegate/lakegate/internal/policy"
 	"github.com/lakegate/lakegate/internal/sample"
 	"github.com/lakegate/lakegate/internal/session"
@@ -44,6 +46,12 @@ type Config struct {
 	ShutdownWait  time.Duration // default 10s
 	MaxObjects    int           // per Authorize, default 10000
 	MaxColumns    int           // per object, default 10000
+	// FairSlots is how many requests the planner works on at once, shared
+	// fairly between users (internal/fairshare); 0: 4 × GOMAXPROCS;
+	// negative: no gate. MaxQueuedPerUser bounds each user's waiting
+	// requests (default 256); more are refused with ResourceExhausted.
+	FairSlots        int
+	MaxQueuedPerUser int
 	// TrustedProxies are the users (token subjects) that may call
 	// AuthorizeOnBehalf: the ensemble proxy's service principal.
 	TrustedProxies []string
@@ -71,6 +79,12 @@ func (c *Config) defaults() {
 	if c.MaxColumns == 0 {
 		c.MaxColumns = 10000
 	}
+	if c.FairSlots == 0 {
+		c.FairSlots = 4 * runtime.GOMAXPROCS(0)
+	}
+	if c.MaxQueuedPerUser <= 0 {
+		c.MaxQueuedPerUser = 256
+	}
 }
 
 // snapshot is one published policy version: its rows and compiled index.
@@ -96,6 +110,7 @@ type Server struct {
 	// version it will replace.
 	ddl   sync.Mutex
 	drift driftReports
+	gate  *fairshare.Gate // nil: no gate
 	ready atomic.Bool
 	wg    sync.WaitGroup
 }
@@ -105,6 +120,9 @@ type Server struct {
 func New(ctx context.Context, cfg Config, st store.Store, dataDir string) (*Server, error) {
 	cfg.defaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, store: st}
+	if cfg.FairSlots > 0 {
+		s.gate = fairshare.New(cfg.FairSlots, cfg.MaxQueuedPerUser)
+	}
 	if cfg.Auth.Logger == nil {
 		cfg.Auth.Logger = cfg.Logger
 	}

@@ -1,0 +1,65 @@
+package planner
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/stretchr/testify/require"
+
+	lakegatev1 "github.com/lakegate/lakegate/gen/lakegate/v1"
+	"github.com/lakegate/lakegate/internal/audit"
+)
+
+// One user's flood waits behind itself: with the planner's only slot taken,
+// bob's queue is bounded (ResourceExhausted beyond it, naming him), and
+// alice's single request is answered before bob's second one.
+func TestAFloodWaitsBehindItself(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.FairSlots, c.MaxQueuedPerUser = 1, 2 })
+	bob, alice := e.client("bob"), e.client("alice")
+	hold, err := e.srv.gate.Enter(context.Background(), "bob")
+	require.NoError(t, err)
+
+	var mu sync.Mutex
+	var order []string
+	var wg sync.WaitGroup
+	run := func(who string) {
+		defer wg.Done()
+		cl := bob
+		if who == "alice" {
+			cl = alice
+		}
+		authorize(t, cl, "", table("okera_sample", "users", "uid"))
+		mu.Lock()
+		order = append(order, who)
+		mu.Unlock()
+	}
+	wg.Add(2)
+	go run("bob")
+	require.Eventually(t, func() bool { return e.srv.gate.Waiting() == 1 }, 5*time.Second, time.Millisecond)
+	go run("bob")
+	require.Eventually(t, func() bool { return e.srv.gate.Waiting() == 2 }, 5*time.Second, time.Millisecond)
+	_, err = bob.WhoAmI(context.Background(), connect.NewRequest(&lakegatev1.WhoAmIRequest{}))
+	require.Equal(t, connect.CodeResourceExhausted, connect.CodeOf(err))
+	require.Contains(t, err.Error(), "user bob has 2 requests waiting")
+	wg.Add(1)
+	go run("alice")
+	require.Eventually(t, func() bool { return e.srv.gate.Waiting() == 3 }, 5*time.Second, time.Millisecond)
+	hold()
+	wg.Wait()
+	require.ElementsMatch(t, []string{"bob", "alice", "bob"}, order)
+	// Served (one at a time: the audit's order) bob, alice, bob: alice did
+	// not wait behind bob's whole flood. (Answers may cross on the way back.)
+	require.NoError(t, e.srv.audit.Flush())
+	var served []string
+	require.NoError(t, audit.Read(e.srv.audit.Dir(), audit.Query{}, func(r audit.Record) error {
+		if r.StatementType == "AUTHORIZE" {
+			served = append(served, r.User)
+		}
+		return nil
+	}))
+	require.Equal(t, []string{"bob", "alice", "bob"}, served)
+	require.Equal(t, 0, e.srv.gate.Waiting())
+}
