@@ -58,6 +58,7 @@ func main() {
 	flag.IntVar(&cfg.wideRequests, "wide-requests", 500, "sequential requests on the 1,000-column table")
 	flag.DurationVar(&cfg.phase, "duration", 5*time.Second, "length of each concurrency phase")
 	flag.StringVar(&cfg.clients, "concurrency", "8,32,64", "concurrent clients per throughput phase")
+	flag.IntVar(&cfg.flood, "flood", 32, "concurrent 1,000-column requests of the flooding user in the noisy-neighbour phase (0: skip it)")
 	flag.Parse()
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
@@ -71,6 +72,7 @@ type config struct {
 	seqRequests, wideRequests int
 	phase                     time.Duration
 	clients                   string
+	flood                     int
 }
 
 const maxClients = 64
@@ -169,7 +171,7 @@ func run(cfg config) error {
 			srv = s
 		}
 	}
-	defer srv.stop()
+	defer func() { _ = srv.stop() }() // the server running at the end (the noisy-neighbour phase restarts it)
 	cs := stats.Of(slices.Clone(colds))
 	fmt.Printf("cold start (process start → /readyz 200, %d runs): median %s, max %s; the server logged policy load+compile of %s ms (last run); target ≤ 1 s: %s\n",
 		len(colds), stats.D(cs.P50), stats.D(cs.Max), srv.loadedMS, stats.Met(cs.Max <= time.Second))
@@ -332,7 +334,69 @@ func run(cfg config) error {
 			fmt.Printf("  last error: %v\n", e)
 		}
 	}
-	fmt.Printf("\nserver after the run: RSS %s, tables recorded from requests (learner writes): %d\n", srv.rss(), srv.learned())
+	fmt.Printf("\nserver after the run: RSS %s, tables recorded from read requests: %d (reads never write: must be 0)\n", srv.rss(), srv.learned())
+
+	// Noisy neighbour: one user floods with wide requests while another sends
+	// the standard query one at a time; the polite user's latency with the
+	// planner's fair sharing (the default) and without it (--fair-slots=-1),
+	// in the same run, each against a freshly started planner.
+	if cfg.flood > 0 {
+		fmt.Printf("\nnoisy neighbour: user %s sends %d concurrent 1,000-column requests for %s while user %s sends the standard query sequentially:\n",
+			"A", cfg.flood, cfg.phase, "B")
+		fmt.Printf("  %-34s %9s %9s %9s %12s %12s\n", "planner", "B p50", "B p99", "B max", "B requests", "A requests/s")
+		for _, mode := range []struct {
+			name  string
+			extra []string
+		}{{"fair sharing (default)", nil}, {"no sharing (--fair-slots=-1)", []string{"--fair-slots=-1"}}, {"fair sharing (default), again", nil}} {
+			if err := srv.stop(); err != nil {
+				return err
+			}
+			srv, err = start(bin, dataDir, pub, filepath.Join(cfg.dir, "serve-noisy.log"), mode.extra...)
+			if err != nil {
+				return err
+			}
+			flooder, polite := clients[0], clients[1]
+			for _, c := range []*client{flooder, polite} { // authenticate the sessions
+				if _, _, err := post(c, c.std); err != nil {
+					return err
+				}
+			}
+			var (
+				wg      sync.WaitGroup
+				floods  atomic.Int64
+				lastErr atomic.Value
+			)
+			deadline := time.Now().Add(cfg.phase)
+			for range cfg.flood {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for time.Now().Before(deadline) {
+						if _, _, err := post(flooder, flooder.wide); err != nil {
+							lastErr.Store(err.Error())
+							continue
+						}
+						floods.Add(1)
+					}
+				}()
+			}
+			var lat []time.Duration
+			for time.Now().Before(deadline) {
+				el, _, err := post(polite, polite.std)
+				if err != nil {
+					return fmt.Errorf("the polite user's request failed: %w", err)
+				}
+				lat = append(lat, el)
+			}
+			wg.Wait()
+			ps := stats.Of(lat)
+			fmt.Printf("  %-34s %9s %9s %9s %12d %12.0f\n", mode.name, stats.D(ps.P50), stats.D(ps.P99), stats.D(ps.Max), ps.N,
+				float64(floods.Load())/cfg.phase.Seconds())
+			if e := lastErr.Load(); e != nil {
+				fmt.Printf("  the flooder's last error: %.200v\n", e)
+			}
+		}
+	}
 	return nil
 }
 
@@ -432,7 +496,7 @@ func freePort() (string, error) {
 
 // start runs the binary and returns once /readyz answers 200, with the
 // time from just before the process was started.
-func start(bin, dataDir, pub, logPath string) (*server, error) {
+func start(bin, dataDir, pub, logPath string, extra ...string) (*server, error) {
 	addr, err := freePort()
 	if err != nil {
 		return nil, err
@@ -441,7 +505,7 @@ func start(bin, dataDir, pub, logPath string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--listen", addr, "--jwt-public-key", pub, "--log-level", "info")
+	cmd := exec.Command(bin, append([]string{"serve", "--data-dir", dataDir, "--listen", addr, "--jwt-public-key", pub, "--log-level", "info"}, extra...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	s := &server{cmd: cmd, addr: addr, log: logPath, done: make(chan error, 1)}
 	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
