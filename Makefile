@@ -28,7 +28,7 @@ demo-go: build
 	./scripts/demo.sh
 
 ## test: the whole suite (unit, attack, differential, fuzz smoke, integration, crash)
-test: vet test-go test-fuzz fuzz-ensemble test-spark test-databricks test-ensemble-py test-ensemble-s3a
+test: vet test-go test-fuzz fuzz-ensemble test-spark test-security test-databricks test-ensemble-py test-ensemble-s3a
 	@echo "make test: all suites passed"
 
 vet:
@@ -92,10 +92,12 @@ test-spark-40: build build/spark/lakegate-spark-4.0_2.13.jar
 test-spark-213: build build/spark/lakegate-spark-3.5_2.13.jar
 	LAKEGATE_SPARK_REQUIRE_JAR=1 scripts/spark-smoke-213.sh
 
-.PHONY: test-security-35 test-security-40
+.PHONY: test-security test-security-35 test-security-40
 
-## test-security-35 / -40: the security suite (tests/security, issue 11: every known bypass as an attack and its
-## blocked outcome); not yet part of `make test` until it passes on both lines (issue 11 is open)
+## test-security: the security suite (tests/security: every known bypass as an attack and its blocked outcome)
+## on both Spark lines
+test-security: test-security-35 test-security-40
+
 test-security-35: build build/spark/lakegate-spark-3.5_2.12.jar
 	LAKEGATE_SPARK_REQUIRE_JAR=1 scripts/security-test.sh 3.5
 
