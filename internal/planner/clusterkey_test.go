@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"crypto"
 	"path/filepath"
 	"testing"
 	"time"
@@ -14,16 +15,22 @@ import (
 	"github.com/lakegate/lakegate/internal/authn"
 )
 
+// clusterKeyPair writes a cluster signing key pair: the public key's file and the private key.
+func clusterKeyPair(t *testing.T) (string, crypto.Signer) {
+	dir := t.TempDir()
+	_, pub, err := authn.GenerateKeyPair(filepath.Join(dir, "cluster"))
+	require.NoError(t, err)
+	key, err := authn.LoadPrivateKey(filepath.Join(dir, "cluster", authn.PrivateKeyFile))
+	require.NoError(t, err)
+	return pub, key
+}
+
 // The attack of issue 12: a stolen cluster signing key is not an admin key.
 // A token it signs for root in the admin group gets no admin rights, no
 // policy DDL, no acting for others (even named as the trusted proxy), and,
 // by default, none of its claimed groups.
 func TestStolenClusterKeyIsNotAnAdminKey(t *testing.T) {
-	dir := t.TempDir()
-	_, clusterPub, err := authn.GenerateKeyPair(filepath.Join(dir, "cluster"))
-	require.NoError(t, err)
-	clusterKey, err := authn.LoadPrivateKey(filepath.Join(dir, "cluster", authn.PrivateKeyFile))
-	require.NoError(t, err)
+	clusterPub, clusterKey := clusterKeyPair(t)
 	e := newEnv(t, func(c *Config) {
 		c.Auth.ClusterKeyFiles = []string{clusterPub}
 		c.TrustedProxies = []string{"svc-ensemble"}
@@ -42,7 +49,7 @@ func TestStolenClusterKeyIsNotAnAdminKey(t *testing.T) {
 	r := authorize(t, thief, "", table("hr", "secret", "id", "ssn"))
 	require.False(t, r.Decisions[0].Allowed, "no admin rights and no claimed group")
 	require.Contains(t, r.Decisions[0].Reason, `user "root" (groups: none`)
-	_, err = sql(t, thief, "GRANT ROLE eng TO GROUP everyone")
+	_, err := sql(t, thief, "GRANT ROLE eng TO GROUP everyone")
 	require.Error(t, err)
 	_, err = forged("svc-ensemble").AuthorizeOnBehalf(context.Background(), connect.NewRequest(&lakegatev1.AuthorizeOnBehalfRequest{
 		Principal: &lakegatev1.OnBehalfOf{User: "root", Groups: []string{"admin"}},
@@ -58,11 +65,7 @@ func TestStolenClusterKeyIsNotAnAdminKey(t *testing.T) {
 
 // With --cluster-key-groups the groups are taken, never the admin group's.
 func TestClusterKeyGroupsNeverAdmin(t *testing.T) {
-	dir := t.TempDir()
-	_, clusterPub, err := authn.GenerateKeyPair(filepath.Join(dir, "cluster"))
-	require.NoError(t, err)
-	clusterKey, err := authn.LoadPrivateKey(filepath.Join(dir, "cluster", authn.PrivateKeyFile))
-	require.NoError(t, err)
+	clusterPub, clusterKey := clusterKeyPair(t)
 	e := newEnv(t, func(c *Config) {
 		c.Auth.ClusterKeyFiles = []string{clusterPub}
 		c.Auth.ClusterKeyLimits.Groups = true
