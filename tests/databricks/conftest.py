@@ -24,6 +24,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "spark"))
 import dbconf  # noqa: E402
 import harness as h  # noqa: E402
+from common_fixtures import planner_bin  # noqa: E402,F401  (fixture)
 
 REPO = h.REPO
 JARS_DIR = Path(os.environ.get("LAKEGATE_DATABRICKS_JARS", REPO / "build" / "spark"))
@@ -136,13 +137,6 @@ class Sandbox:
         inputs = {self.root / "databricks" / "DBR_VERSION", self.root / "databricks/common/conf/deploy.conf"}
         d = self.root / "databricks"
         return sorted(p for p in d.rglob("*") if p.is_file() and p not in inputs) if d.is_dir() else []
-
-
-@pytest.fixture(scope="session")
-def planner_bin() -> Path:
-    if not h.BIN.is_file():
-        pytest.fail(f"{h.BIN} is missing: run `make build` first")
-    return h.BIN
 
 
 @pytest.fixture(scope="session")

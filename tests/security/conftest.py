@@ -21,44 +21,11 @@ if str(SPARK_TESTS) not in sys.path:
 
 import harness as h  # noqa: E402  (tests/spark/harness.py)
 import secworld  # noqa: E402
+from common_fixtures import jar, keys, line, planner_bin, report_header  # noqa: E402,F401  (fixtures)
 
 
 def pytest_report_header(config):
-    line = h.spark_line()
-    jar = h.extension_jar(line)
-    import pyspark
-
-    return [f"lakegate security: Spark line {line} (pyspark {pyspark.__version__}), planner {h.BIN}",
-            f"extension jar: {jar} ({'present' if jar.is_file() else 'MISSING: the tests skip'})",
-            "Delta jars: " + ", ".join(p.name for p in h.delta_jars(line))]
-
-
-@pytest.fixture(scope="session")
-def line() -> str:
-    return h.spark_line()
-
-
-@pytest.fixture(scope="session")
-def planner_bin() -> Path:
-    if not h.BIN.is_file():
-        pytest.fail(f"{h.BIN} is missing: run `make build` first")
-    return h.BIN
-
-
-@pytest.fixture(scope="session")
-def jar(line) -> Path:
-    j = h.extension_jar(line)
-    if not j.is_file():
-        if os.environ.get("LAKEGATE_SPARK_REQUIRE_JAR") == "1":
-            pytest.fail(f"the extension jar {j} is missing (spark/build.sh {line}_{h.LINES[line]} builds it)")
-        pytest.skip(f"SKIPPED, NOT PASSED: the extension jar {j} is missing "
-                    f"(build it with spark/build.sh {line}_{h.LINES[line]})")
-    return j
-
-
-@pytest.fixture(scope="session")
-def keys(planner_bin, tmp_path_factory) -> h.Keys:
-    return h.Keys.generate(tmp_path_factory.mktemp("keys"))
+    return report_header("security")
 
 
 @pytest.fixture(scope="module")
