@@ -13,6 +13,7 @@ import org.apache.spark.sql.execution.datasources.v2.{DataSourceV2Relation, Data
 import org.apache.spark.sql.execution.streaming.StreamingRelation
 
 import io.lakegate.spark.client.{AuthObject, Column}
+import io.lakegate.spark.rule.inventory.Inventory
 import io.lakegate.spark.plan.LakegateWhoAmI
 
 /**
@@ -64,11 +65,8 @@ object Relations {
   def looksLikePath(s: String): Boolean = s.contains("/") || s.contains(":")
 
   /** Is this a node lakegate governs as a relation (a leaf that reads data)? */
-  def isRelation(p: LogicalPlan): Boolean = p match {
-    case _: HiveTableRelation | _: LogicalRelation | _: DataSourceV2Relation | _: DataSourceV2ScanRelation |
-         _: StreamingRelation | _: StreamingRelationV2 | _: LakegateWhoAmI => true
-    case _ => false
-  }
+  /** A leaf that reads data, as the inventory classifies it (one list), or okera_sample.whoami. */
+  def isRelation(p: LogicalPlan): Boolean = p.isInstanceOf[LakegateWhoAmI] || Inventory.isRelation(p)
 
   private def tableObject(ct: CatalogTable, output: Seq[Attribute], currentDb: => String): AuthObject = {
     val id = ct.identifier

@@ -293,6 +293,9 @@ object Inventory {
     in("io.lakegate.spark.rule.command.", Internal, "ScopedCommand")
   ).flatten.toMap
 
+  /** Is p a governed leaf that reads data (a Relation of the table above, by its exact class)? */
+  def isRelation(p: LogicalPlan): Boolean = Table.get(p.getClass.getName).contains(Relation)
+
   /** The spec of a node, extra classes an administrator trusts (spark.lakegate.trustedPlanClasses) included. */
   def specOf(p: LogicalPlan, trusted: Set[String]): Option[Spec] = {
     val name = p.getClass.getName
