@@ -89,7 +89,7 @@ final class RuleAuthorize(session: SparkSession, postHoc: Boolean) extends Rule[
         "Ask an administrator to read it through a table lakegate governs"))
     }
     val sites: Seq[AuthObject] = collector.sites.map(_._2).toSeq
-    val metadata = needs.metadata ++ (if (topLevel) DeltaHandles.metadataNeeds(sites) else Nil)
+    val metadata = needs.metadata
     if (collector.sites.isEmpty && needs.objects.isEmpty && metadata.isEmpty) {
       val p = Plans.unwrapGates(plan)
       return if (finalPass && Plans.isShowOrDescribe(p)) ShowDescribe.wrap(p, session, rt, id, db) else p
@@ -100,6 +100,7 @@ final class RuleAuthorize(session: SparkSession, postHoc: Boolean) extends Rule[
     metadata.zip(decisions.decisions.drop(sites.size + needs.objects.size)).foreach { case (m, d) =>
       MetadataCheck(m, d, decisions.user)
     }
+    if (topLevel) DeltaHandles.check(collector.sites.toSeq, decisions.decisions, decisions.user)
 
     // rewrite
     val byNode = new IdentityHashMap[LogicalPlan, ArrayBuffer[ObjectDecision]]()

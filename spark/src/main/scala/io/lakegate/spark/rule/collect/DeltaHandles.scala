@@ -3,8 +3,15 @@ package io.lakegate.spark.rule.collect
 import java.util.function.{Function => JFunction}
 import java.util.stream.{Stream => JStream}
 
-import io.lakegate.spark.client.AuthObject
+import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan
+import org.apache.spark.sql.execution.datasources.{HadoopFsRelation, LogicalRelation}
+import org.apache.spark.sql.execution.datasources.v2.DataSourceV2Relation
+
+import io.lakegate.spark.client.{AuthObject, ObjectDecision}
+import io.lakegate.spark.plan.LakegateSecured
+import io.lakegate.spark.rule.Plans
 import io.lakegate.spark.rule.command.Commands.MetadataNeed
+import io.lakegate.spark.rule.command.MetadataCheck
 import io.lakegate.spark.rule.inventory.MetaLevel
 
 /**
@@ -34,10 +41,29 @@ object DeltaHandles {
   /** Is this analysis part of opening a Delta table handle? */
   def opening(): Boolean = StackWalker.getInstance().walk[java.lang.Boolean](openerOnStack).booleanValue()
 
-  /** The metadata the tables read here show when this analysis opens a handle (else nothing). */
-  def metadataNeeds(reads: Seq[AuthObject]): Seq[MetadataNeed] = {
-    val tables = reads.filter(o => o.table.nonEmpty && o.uri.isEmpty)
-    if (tables.isEmpty || !opening()) Nil
-    else tables.distinct.map(o => MetadataNeed(o.copy(underView = ""), MetaLevel.Unrestricted, What))
+  /** Is node (a relation, or a marker over one) a Delta table? */
+  def isDelta(node: LogicalPlan): Boolean = node match {
+    case m: LakegateSecured => isDelta(Plans.rawOf(m))
+    case r: DataSourceV2Relation => r.table.getClass.getName.endsWith(".DeltaTableV2")
+    case l: LogicalRelation => l.relation match {
+      case h: HadoopFsRelation => h.location.getClass.getName.startsWith("org.apache.spark.sql.delta.")
+      case _ => false
+    }
+    case _ => false
+  }
+
+  /**
+   * Refuses the analysis when it opens a Delta table handle on a table whose decision is not
+   * unrestricted. The stack is looked at only for such a table (restricted, Delta), so other
+   * queries pay nothing.
+   */
+  def check(sites: Seq[(LogicalPlan, AuthObject)], decisions: Seq[ObjectDecision], user: String): Unit = {
+    val restricted = sites.zip(decisions).collect {
+      case ((node, o), d) if !d.unrestricted && o.table.nonEmpty && o.uri.isEmpty && isDelta(node) => (o, d)
+    }
+    if (restricted.nonEmpty && opening()) {
+      val (o, d) = restricted.head
+      MetadataCheck(MetadataNeed(o.copy(underView = ""), MetaLevel.Unrestricted, What), d, user)
+    }
   }
 }

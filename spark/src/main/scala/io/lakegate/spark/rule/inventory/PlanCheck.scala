@@ -31,22 +31,18 @@ object PlanCheck {
         case Some(Spec.Cmd(_)) if !root => throw new Refused(s"run ${p.nodeName} inside another statement", AskUnknown)
         case _ =>
       }
-      if (!allowJvmCalls) {
-        p.expressions.foreach(_.foreach { e =>
-          if (JvmCallExpressions.contains(e.getClass.getName)) {
-            throw new Refused("call reflect or java_method: they run JVM code on the driver, which could read the key " +
-              "that vouches for every user of this cluster", AskJvm)
-          }
-        })
-      }
       p.children.foreach(visit(_, root = false))
       // A command's query held beside the tree (CTAS, CREATE VIEW, a scoped command's CTAS).
       p.innerChildren.foreach {
         case lp: LogicalPlan => visit(lp, root = true)
         case _ =>
       }
+      // One walk of the expressions: subqueries, and JVM calls.
       p.expressions.foreach(_.foreach {
         case s: SubqueryExpression => visit(s.plan, root = false)
+        case e if !allowJvmCalls && JvmCallExpressions.contains(e.getClass.getName) =>
+          throw new Refused("call reflect or java_method: they run JVM code on the driver, which could read the key " +
+            "that vouches for every user of this cluster", AskJvm)
         case _ =>
       })
     }
