@@ -59,6 +59,7 @@ func main() {
 	flag.DurationVar(&cfg.phase, "duration", 5*time.Second, "length of each concurrency phase")
 	flag.StringVar(&cfg.clients, "concurrency", "8,32,64", "concurrent clients per throughput phase")
 	flag.IntVar(&cfg.flood, "flood", 32, "concurrent 1,000-column requests of the flooding user in the noisy-neighbour phase (0: skip it)")
+	flag.StringVar(&cfg.noisySlots, "noisy-slots", "0,-1,0", "the planner's --fair-slots in each noisy-neighbour run (0: its default; -1: no sharing)")
 	flag.Parse()
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
@@ -73,6 +74,7 @@ type config struct {
 	phase                     time.Duration
 	clients                   string
 	flood                     int
+	noisySlots                string
 }
 
 const maxClients = 64
@@ -344,10 +346,22 @@ func run(cfg config) error {
 		fmt.Printf("\nnoisy neighbour: user %s sends %d concurrent 1,000-column requests for %s while user %s sends the standard query sequentially:\n",
 			"A", cfg.flood, cfg.phase, "B")
 		fmt.Printf("  %-34s %9s %9s %9s %12s %12s\n", "planner", "B p50", "B p99", "B max", "B requests", "A requests/s")
-		for _, mode := range []struct {
+		type noisyMode struct {
 			name  string
 			extra []string
-		}{{"fair sharing (default)", nil}, {"no sharing (--fair-slots=-1)", []string{"--fair-slots=-1"}}, {"fair sharing (default), again", nil}} {
+		}
+		var modes []noisyMode
+		for _, f := range strings.Split(cfg.noisySlots, ",") {
+			switch n := strings.TrimSpace(f); n {
+			case "0":
+				modes = append(modes, noisyMode{"fair sharing (default slots)", nil})
+			case "-1":
+				modes = append(modes, noisyMode{"no sharing (--fair-slots=-1)", []string{"--fair-slots=-1"}})
+			default:
+				modes = append(modes, noisyMode{"fair sharing, --fair-slots=" + n, []string{"--fair-slots=" + n}})
+			}
+		}
+		for _, mode := range modes {
 			if err := srv.stop(); err != nil {
 				return err
 			}
@@ -355,6 +369,7 @@ func run(cfg config) error {
 			if err != nil {
 				return err
 			}
+			url = "http://" + srv.addr + "/lakegate.v1.PlannerService/Authorize" // post sends here
 			flooder, polite := clients[0], clients[1]
 			for _, c := range []*client{flooder, polite} { // authenticate the sessions
 				if _, _, err := post(c, c.std); err != nil {

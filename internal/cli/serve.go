@@ -64,7 +64,7 @@ stops it gracefully.`,
 	f.BoolVar(&cfg.Auth.AcceptSelfSigned, "insecure-accept-self-signed", false, "accept tokens signed by the key in their own header (proofs of concept only: anyone can claim any user)")
 	f.IntVar(&cfg.MaxSessions, "max-sessions", 1<<20, "client sessions kept (least recently used are evicted; an evicted session re-authenticates)")
 	f.StringArrayVar(&cfg.TrustedProxies, "trusted-proxy", nil, "user (token subject) of a proxy allowed to ask for URI decisions on behalf of other users: the ensemble's service principal; repeatable")
-	f.IntVar(&cfg.FairSlots, "fair-slots", 0, "requests worked on at once, shared fairly between users (a user's flood waits behind itself); 0: 4 × CPUs; negative: no sharing")
+	f.IntVar(&cfg.FairSlots, "fair-slots", 0, "requests worked on at once, shared fairly between users (a user's flood waits behind itself); 0: the number of CPUs; negative: no sharing")
 	f.IntVar(&cfg.MaxQueuedPerUser, "max-queued-per-user", 256, "requests one user may have waiting for a slot; more are refused (ResourceExhausted)")
 	f.Int64Var(&cfg.AuditMaxBytes, "audit-max-bytes", 64<<20, "size at which the audit log file is rotated")
 	return cmd

@@ -37,7 +37,6 @@ func (a *api) Authorize(ctx context.Context, req *connect.Request[lakegatev1.Aut
 	if err != nil {
 		return nil, err
 	}
-	defer c.release()
 	objs, err := s.objects(m)
 	if err != nil {
 		s.record(c, audit.Record{StatementType: "AUTHORIZE", Statement: m.Statement, Outcome: "error", Reason: err.Error()})
@@ -198,7 +197,6 @@ func (a *api) WhoAmI(ctx context.Context, req *connect.Request[lakegatev1.WhoAmI
 	if err != nil {
 		return nil, err
 	}
-	defer c.release()
 	s.record(c, audit.Record{StatementType: "WHOAMI", Outcome: "ok"})
 	return connect.NewResponse(&lakegatev1.WhoAmIResponse{
 		User: c.principal.User, Groups: c.principal.Groups, Roles: c.subject.Roles,
@@ -212,7 +210,6 @@ func (a *api) ExecuteSql(ctx context.Context, req *connect.Request[lakegatev1.Ex
 	if err != nil {
 		return nil, err
 	}
-	defer c.release()
 	stmts, err := policysql.Parse(m.Sql)
 	if err != nil {
 		s.record(c, audit.Record{StatementType: "PARSE", Statement: m.Sql, Outcome: "error", Reason: err.Error()})
@@ -234,7 +231,6 @@ func (a *api) ListDatabases(ctx context.Context, req *connect.Request[lakegatev1
 	if err != nil {
 		return nil, err
 	}
-	defer c.release()
 	dbs := c.snap.policy.VisibleDatabases(c.subject)
 	s.record(c, audit.Record{StatementType: "LIST DATABASES", Outcome: "ok"})
 	return connect.NewResponse(&lakegatev1.ListDatabasesResponse{Databases: dbs}), nil
@@ -246,7 +242,6 @@ func (a *api) ListTables(ctx context.Context, req *connect.Request[lakegatev1.Li
 	if err != nil {
 		return nil, err
 	}
-	defer c.release()
 	db := strings.ToLower(req.Msg.Database)
 	if db == "" {
 		return nil, invalid("name the database to list")

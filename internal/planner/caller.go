@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/lakegate/lakegate/internal/audit"
 	"github.com/lakegate/lakegate/internal/authn"
-	"github.com/lakegate/lakegate/internal/fairshare"
 	"github.com/lakegate/lakegate/internal/policy"
 )
 
@@ -86,8 +84,6 @@ type caller struct {
 	peer      string
 	requestID string
 	start     time.Time
-	// release gives back the request's slot of the fair-share gate.
-	release func()
 }
 
 func bearerToken(h http.Header) (string, bool) {
@@ -105,39 +101,7 @@ func bearerToken(h http.Header) (string, bool) {
 // token's hash when there is none; a cached entry is used only for the very
 // same token, and only until it expires, so a borrowed session id gains
 // nothing and an evicted session simply verifies again.
-//
-// Then the request waits for its turn: the planner's work is shared fairly
-// between users (internal/fairshare), so one user's flood of requests waits
-// behind itself. The policy snapshot is taken after the wait. The caller
-// must call c.release() when done.
 func (s *Server) authenticate(ctx context.Context, h http.Header, peer, sessionID, client, procedure string) (*caller, error) {
-	c, err := s.verifyCaller(ctx, h, peer, sessionID, client, procedure)
-	if err != nil {
-		return nil, err
-	}
-	c.release = func() {}
-	if s.gate == nil {
-		return c, nil
-	}
-	rel, err := s.gate.Enter(ctx, c.principal.User)
-	switch {
-	case errors.Is(err, fairshare.ErrBusy):
-		s.metrics.throttled.Inc()
-		s.log.Warn("request refused: too many waiting for this user", "user", c.principal.User, "peer", peer)
-		return nil, connect.NewError(connect.CodeResourceExhausted, fmt.Errorf(
-			"user %s has %d requests waiting for the planner already; wait for answers before sending more", c.principal.User, s.cfg.MaxQueuedPerUser))
-	case err != nil:
-		return nil, connect.NewError(connect.CodeCanceled, fmt.Errorf("the request was cancelled while waiting for its turn: %w", err))
-	}
-	c.release = rel
-	if snap := s.snapshot(); snap != c.snap {
-		c.snap = snap
-		c.subject = s.identity(c.principal).subjectAt(snap.policy)
-	}
-	return c, nil
-}
-
-func (s *Server) verifyCaller(ctx context.Context, h http.Header, peer, sessionID, client, procedure string) (*caller, error) {
 	c := &caller{sessionID: sessionID, client: client, peer: peer, requestID: requestID(ctx), start: time.Now(), snap: s.snapshot()}
 	tok, ok := bearerToken(h)
 	if !ok {
@@ -170,6 +134,7 @@ func (s *Server) verifyCaller(ctx context.Context, h http.Header, peer, sessionI
 	c.principal = id.principal
 	c.subject = id.subjectAt(c.snap.policy)
 	s.sessions.Put(key, &sessionEntry{tokenHash: hash, expires: p.ExpiresAt.UnixNano(), id: id})
+	s.tokenUsers.Put(string(hash[:]), tokenUser{user: p.User, expires: p.ExpiresAt.UnixNano()})
 	return c, nil
 }
 

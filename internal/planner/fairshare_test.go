@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	lakegatev1 "github.com/lakegate/lakegate/gen/lakegate/v1"
 	"github.com/lakegate/lakegate/internal/audit"
+	"github.com/lakegate/lakegate/internal/authn"
 )
 
 // One user's flood waits behind itself: with the planner's only slot taken,
@@ -19,7 +21,11 @@ import (
 func TestAFloodWaitsBehindItself(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.FairSlots, c.MaxQueuedPerUser = 1, 2 })
 	bob, alice := e.client("bob"), e.client("alice")
-	hold, err := e.srv.gate.Enter(context.Background(), "bob")
+	// First requests: the planner verifies each token once and keys its
+	// caller by user from then on.
+	authorize(t, bob, "", table("okera_sample", "users", "uid"))
+	authorize(t, alice, "", table("okera_sample", "users", "uid"))
+	hold, err := e.srv.gate.Enter(context.Background(), "user:bob")
 	require.NoError(t, err)
 
 	var mu sync.Mutex
@@ -43,7 +49,7 @@ func TestAFloodWaitsBehindItself(t *testing.T) {
 	require.Eventually(t, func() bool { return e.srv.gate.Waiting() == 2 }, 5*time.Second, time.Millisecond)
 	_, err = bob.WhoAmI(context.Background(), connect.NewRequest(&lakegatev1.WhoAmIRequest{}))
 	require.Equal(t, connect.CodeResourceExhausted, connect.CodeOf(err))
-	require.Contains(t, err.Error(), "user bob has 2 requests waiting")
+	require.Contains(t, err.Error(), "user bob already has 2 requests waiting")
 	wg.Add(1)
 	go run("alice")
 	require.Eventually(t, func() bool { return e.srv.gate.Waiting() == 3 }, 5*time.Second, time.Millisecond)
@@ -60,6 +66,26 @@ func TestAFloodWaitsBehindItself(t *testing.T) {
 		}
 		return nil
 	}))
-	require.Equal(t, []string{"bob", "alice", "bob"}, served)
+	require.Equal(t, []string{"bob", "alice", "bob", "alice", "bob"}, served, "(the first two: the warm-up)")
 	require.Equal(t, 0, e.srv.gate.Waiting())
+}
+
+// A token the planner has not verified is keyed by its peer: forged or fresh
+// tokens cannot each claim a turn of their own.
+func TestFairKeyTrustsOnlyVerifiedTokens(t *testing.T) {
+	e := newEnv(t)
+	bob := e.client("bob")
+	authorize(t, bob, "", table("okera_sample", "users", "uid"))
+	tok, err := authn.SignToken(e.key, authn.TokenSpec{User: "bob", TTL: 2 * time.Hour}, time.Now()) // another token than the client's
+	require.NoError(t, err)
+	r := httptest.NewRequest("POST", "/", nil)
+	r.RemoteAddr = "10.1.2.3:4567"
+	r.Header.Set("Authorization", "Bearer "+tok) // signed, but never presented to the planner
+	require.Equal(t, "peer:10.1.2.3", e.srv.fairKey(r))
+	r.Header.Set("Authorization", "Bearer not.a.token")
+	require.Equal(t, "peer:10.1.2.3", e.srv.fairKey(r))
+	_, err = e.clientWithToken(tok).WhoAmI(context.Background(), connect.NewRequest(&lakegatev1.WhoAmIRequest{}))
+	require.NoError(t, err)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	require.Equal(t, "user:bob", e.srv.fairKey(r))
 }

@@ -28,7 +28,6 @@ func (a *api) AuthorizeOnBehalf(ctx context.Context, req *connect.Request[lakega
 	if err != nil {
 		return nil, err
 	}
-	defer c.release()
 	if !s.isTrustedProxy(c.principal) {
 		why := fmt.Sprintf("%s is not a trusted proxy: only the principals named by the planner's --trusted-proxy may authorize on behalf of other users", c.principal.User)
 		if c.principal.SelfSigned {

@@ -47,7 +47,7 @@ type Config struct {
 	MaxObjects    int           // per Authorize, default 10000
 	MaxColumns    int           // per object, default 10000
 	// FairSlots is how many requests the planner works on at once, shared
-	// fairly between users (internal/fairshare); 0: 4 × GOMAXPROCS;
+	// fairly between users (internal/fairshare); 0: GOMAXPROCS (the work is CPU-bound: more slots only share the CPUs thinner);
 	// negative: no gate. MaxQueuedPerUser bounds each user's waiting
 	// requests (default 256); more are refused with ResourceExhausted.
 	FairSlots        int
@@ -80,7 +80,7 @@ func (c *Config) defaults() {
 		c.MaxColumns = 10000
 	}
 	if c.FairSlots == 0 {
-		c.FairSlots = 4 * runtime.GOMAXPROCS(0)
+		c.FairSlots = runtime.GOMAXPROCS(0)
 	}
 	if c.MaxQueuedPerUser <= 0 {
 		c.MaxQueuedPerUser = 256
@@ -111,8 +111,11 @@ type Server struct {
 	ddl   sync.Mutex
 	drift driftReports
 	gate  *fairshare.Gate // nil: no gate
-	ready atomic.Bool
-	wg    sync.WaitGroup
+	// tokenUsers remembers the user of each verified token (by its hash),
+	// for the fair-share key (fair.go).
+	tokenUsers *session.Table[tokenUser]
+	ready      atomic.Bool
+	wg         sync.WaitGroup
 }
 
 // New opens the planner on an already opened store: loads and compiles the
@@ -123,6 +126,7 @@ func New(ctx context.Context, cfg Config, st store.Store, dataDir string) (*Serv
 	if cfg.FairSlots > 0 {
 		s.gate = fairshare.New(cfg.FairSlots, cfg.MaxQueuedPerUser)
 	}
+	s.tokenUsers = session.New[tokenUser](1 << 16)
 	if cfg.Auth.Logger == nil {
 		cfg.Auth.Logger = cfg.Logger
 	}
@@ -246,7 +250,7 @@ func (s *Server) Handler() http.Handler {
 		connect.WithInterceptors(s.observe()),
 		connect.WithRecover(s.recoverPanic),
 	)
-	mux.Handle(path, h)
+	mux.Handle(path, s.fair(h))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})

@@ -1,0 +1,84 @@
+package planner
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/lakegate/lakegate/internal/fairshare"
+)
+
+// Bounded work per caller. Every API request waits for one of the planner's
+// slots (Config.FairSlots) before anything of it is read, and holds it until
+// its answer is written, so the whole cost of a request — decoding its body,
+// deciding, encoding the answer — is shared fairly between users
+// (internal/fairshare): one user's flood waits behind itself.
+//
+// A request is keyed by the user its bearer token was verified for (a token
+// the planner verified before is remembered by its hash, with its expiry). A
+// token not verified yet — a new session, or garbage — is keyed by its
+// peer's address: a flood of fresh or forged tokens waits behind itself too.
+// The key decides turns only, never access: every request is authenticated
+// by the handler as before.
+
+type tokenUser struct {
+	user    string
+	expires int64 // UnixNano
+}
+
+func (s *Server) fairKey(r *http.Request) string {
+	if tok, ok := bearerToken(r.Header); ok {
+		hash := sha256.Sum256([]byte(tok))
+		if u, hit := s.tokenUsers.Get(string(hash[:])); hit && time.Now().UnixNano() < u.expires {
+			return "user:" + u.user
+		}
+	}
+	return "peer:" + peerHost(r.RemoteAddr)
+}
+
+// describeKey names a fair-share key for messages.
+func describeKey(key string) string {
+	if u, ok := strings.CutPrefix(key, "user:"); ok {
+		return "user " + u
+	}
+	return "the unauthenticated callers at " + strings.TrimPrefix(key, "peer:")
+}
+
+func peerHost(addr string) string {
+	for i := len(addr) - 1; i >= 0; i-- {
+		if addr[i] == ':' {
+			return addr[:i]
+		}
+	}
+	return addr
+}
+
+// fair wraps the API handler with the fair-share gate.
+func (s *Server) fair(next http.Handler) http.Handler {
+	if s.gate == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := s.fairKey(r)
+		release, err := s.gate.Enter(r.Context(), key)
+		if err != nil {
+			if errors.Is(err, fairshare.ErrBusy) {
+				s.metrics.throttled.Inc()
+				s.log.Warn("request refused: too many waiting for this caller", "caller", key, "peer", r.RemoteAddr)
+				err = connect.NewError(connect.CodeResourceExhausted, fmt.Errorf(
+					"%s already has %d requests waiting for the planner; wait for answers before sending more", describeKey(key), s.cfg.MaxQueuedPerUser))
+			} else {
+				err = connect.NewError(connect.CodeCanceled, fmt.Errorf("the request was cancelled while waiting for its turn: %w", err))
+			}
+			_ = connect.NewErrorWriter().Write(w, r, err)
+			return
+		}
+		defer release()
+		next.ServeHTTP(w, r)
+	})
+}
