@@ -47,7 +47,7 @@ func (s *Server) recordDefinitions(ctx context.Context, c *caller, defs []defini
 	s.ddl.Lock()
 	defer s.ddl.Unlock()
 	snap := s.snapshot()
-	var views []catalog.Table
+	var rows []catalog.Table
 	for _, d := range defs {
 		if snap != c.snap {
 			subj := snap.policy.Subject(toPolicyPrincipal(c.principal))
@@ -58,8 +58,8 @@ func (s *Server) recordDefinitions(ctx context.Context, c *caller, defs []defini
 		}
 		if !d.obj.IsView {
 			t := tableRecord(d.obj, d.location)
-			if _, known := snap.policy.Table(t.Database, t.Name); !known && !containsTable(views, t) {
-				views = append(views, t)
+			if _, known := snap.policy.Table(t.Database, t.Name); !known && !containsTable(rows, t) {
+				rows = append(rows, t)
 			}
 			continue
 		}
@@ -67,14 +67,14 @@ func (s *Server) recordDefinitions(ctx context.Context, c *caller, defs []defini
 		if err != nil {
 			return 0, err
 		}
-		views = append(views, v)
+		rows = append(rows, v)
 	}
-	if len(views) == 0 {
+	if len(rows) == 0 {
 		return snap.policy.Version(), nil
 	}
 	work := snap.state.Clone()
 	var newDBs []string
-	for _, v := range views {
+	for _, v := range rows {
 		if !containsString(work.Databases, v.Database) && !containsString(newDBs, v.Database) {
 			newDBs = append(newDBs, v.Database)
 		}
@@ -85,7 +85,7 @@ func (s *Server) recordDefinitions(ctx context.Context, c *caller, defs []defini
 				return err
 			}
 		}
-		for _, v := range views {
+		for _, v := range rows {
 			if err := tx.PutTable(v); err != nil {
 				return err
 			}
@@ -96,7 +96,7 @@ func (s *Server) recordDefinitions(ctx context.Context, c *caller, defs []defini
 		return 0, err
 	}
 	work.Databases = append(work.Databases, newDBs...)
-	for _, v := range views {
+	for _, v := range rows {
 		putTable(work, v)
 	}
 	work.Version = version
@@ -106,7 +106,7 @@ func (s *Server) recordDefinitions(ctx context.Context, c *caller, defs []defini
 		s.ready.Store(false)
 		return 0, err
 	}
-	for _, v := range views {
+	for _, v := range rows {
 		if !v.IsView {
 			s.log.Info("recorded table", "table", v.FullName(), "creator", c.principal.User, "columns", len(v.Columns), "version", version)
 			s.record(c, audit.Record{StatementType: "RECORD TABLE", Objects: []string{v.FullName()}, Outcome: audit.OutcomeOK,
