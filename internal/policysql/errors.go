@@ -56,10 +56,17 @@ func orList(words []string) string {
 }
 
 // source is a text being parsed, with an index of its line starts so that
-// byte offsets turn into line and column cheaply.
+// byte offsets turn into line and column cheaply. The last position asked
+// for is remembered: the parser asks in increasing order (each statement's
+// start), so counting the runes of a long line happens once in all, not
+// once per statement on it (a one-line script of 200,000 statements was
+// quadratic).
 type source struct {
 	text       string
 	lineStarts []int
+	last       Pos
+	lastOff    int
+	counted    int // bytes pos has counted runes over, for the linearity test
 }
 
 func newSource(text string) *source {
@@ -75,7 +82,14 @@ func newSource(text string) *source {
 // pos turns a byte offset into a 1-based line and column (in runes).
 func (s *source) pos(off int) Pos {
 	line := sort.Search(len(s.lineStarts), func(i int) bool { return s.lineStarts[i] > off }) - 1
-	return Pos{Line: line + 1, Col: 1 + utf8.RuneCountInString(s.text[s.lineStarts[line]:off])}
+	from, col := s.lineStarts[line], 1
+	if s.last.Line == line+1 && s.lastOff >= from && s.lastOff <= off {
+		from, col = s.lastOff, s.last.Col // continue counting on the same line
+	}
+	p := Pos{Line: line + 1, Col: col + utf8.RuneCountInString(s.text[from:off])}
+	s.counted += off - from
+	s.last, s.lastOff = p, off
+	return p
 }
 
 // errorAt builds a ParseError at byte offset off.

@@ -37,6 +37,9 @@ var helpers = map[string]helper{
 // refused so a filter can only mean the lakegate user, via user().
 var identityNames = map[string]bool{"user": true, "current_user": true, "session_user": true}
 
+// MaxFilterDepth bounds how deep a row filter nests parentheses.
+const MaxFilterDepth = 64
+
 // ParseFilter checks a row filter expression (the text of a grant's WHERE
 // clause) and splits it into literal SQL and calls of the principal helpers
 // user(), current_user(), has_roles('r', …), has_access('db.t') and
@@ -63,6 +66,9 @@ func ParseFilter(text string) ([]FilterPart, error) {
 // parts and its canonical text: the tokens with each run of whitespace
 // between them collapsed to one space. Positions in errors are those in src.
 func parseFilter(src *source, start, end int) ([]FilterPart, string, *ParseError) {
+	if i := strings.IndexByte(src.text[start:end], 0); i >= 0 {
+		return nil, "", src.errorAt(start+i, "U+0000", nil, "a NUL character is not allowed in a row filter")
+	}
 	toks, err := lex(src, start, end, true)
 	if err != nil {
 		return nil, "", err
@@ -90,6 +96,9 @@ func parseFilter(src *source, start, end int) ([]FilterPart, string, *ParseError
 			return nil, "", src.tokenError(t, nil, "subqueries (SELECT) are not allowed in a row filter")
 		case t.is("("):
 			open = append(open, t)
+			if len(open) > MaxFilterDepth {
+				return nil, "", src.tokenError(t, nil, fmt.Sprintf("the row filter nests parentheses more than %d deep", MaxFilterDepth))
+			}
 		case t.is(")"):
 			if len(open) == 0 {
 				return nil, "", src.tokenError(t, nil, "unbalanced ')': there is no '(' to close")

@@ -182,3 +182,36 @@ func TestQuoteStringInjection(t *testing.T) {
 		})
 	}
 }
+
+// Issue 13: a NUL inside a literal, and nesting beyond MaxFilterDepth, are
+// refused as parse errors (not server errors, not unbounded recursion later).
+func TestFilterNulAndDepth(t *testing.T) {
+	_, err := ParseFilter("name = 'a\x00b'")
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "NUL")
+	_, err = Parse("GRANT SELECT ON TABLE db.t WHERE name = 'a\x00b' TO ROLE r")
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "NUL")
+	deep := strings.Repeat("(", MaxFilterDepth) + "a = 1" + strings.Repeat(")", MaxFilterDepth)
+	_, err = ParseFilter(deep)
+	require.NoError(t, err)
+	_, err = ParseFilter("(" + deep + ")")
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "more than 64 deep")
+}
+
+// Issue 13: positions are counted incrementally, so a script of n statements
+// on one line costs O(n) rune counting, not O(n²) (200,000 statements took
+// 135 s). Work is counted, not timed.
+func TestParseIsLinearOnOneLine(t *testing.T) {
+	for _, n := range []int{1000, 8000} {
+		src := newSource(strings.Repeat("SHOW CURRENT ROLES; ", n))
+		out, err := parseSource(src)
+		require.NoError(t, err)
+		require.Len(t, out, n)
+		require.LessOrEqual(t, src.counted, len(src.text), "n=%d: counted %d bytes of a %d-byte text", n, src.counted, len(src.text))
+	}
+	_, err := Parse(strings.Repeat("SHOW ROLES;\n", MaxStatements+1))
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "more than 10000 statements")
+}

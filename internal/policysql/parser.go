@@ -13,8 +13,15 @@ import (
 // ';' is optional and empty statements are ignored). On any error it returns
 // a *ParseError and no statements at all, so that a script with a mistake in
 // it changes nothing. Text without any statement is an error too.
+// MaxStatements bounds the statements of one Parse (one ExecuteSql request).
+const MaxStatements = 10000
+
 func Parse(text string) ([]Parsed, error) {
-	src := newSource(text)
+	return parseSource(newSource(text))
+}
+
+func parseSource(src *source) ([]Parsed, error) {
+	text := src.text
 	if err := checkUTF8(src); err != nil {
 		return nil, err
 	}
@@ -27,6 +34,10 @@ func Parse(text string) ([]Parsed, error) {
 	for i, t := range toks {
 		if !t.isEnd() {
 			continue
+		}
+		if i > start && len(out) == MaxStatements {
+			return nil, src.tokenError(toks[start], nil, fmt.Sprintf(
+				"more than %d statements in one request; send them in several", MaxStatements))
 		}
 		if i > start {
 			stmt, err := parseStatement(src, toks[start:i+1])
