@@ -2,7 +2,10 @@ package planner
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -88,4 +91,19 @@ func TestFairKeyTrustsOnlyVerifiedTokens(t *testing.T) {
 	require.NoError(t, err)
 	r.Header.Set("Authorization", "Bearer "+tok)
 	require.Equal(t, "user:bob", e.srv.fairKey(r))
+}
+
+// Issue 13: a body announced larger than the API accepts is refused with
+// 413 before it is read.
+func TestOversizeBodyIs413(t *testing.T) {
+	e := newEnv(t)
+	req, err := http.NewRequest("POST", e.base+"/lakegate.v1.PlannerService/Authorize", strings.NewReader(strings.Repeat(" ", MaxRequestBytes+1)))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	b, _ := io.ReadAll(resp.Body)
+	require.Contains(t, string(b), "at most 4194304")
 }

@@ -262,7 +262,22 @@ func (s *Server) Handler() http.Handler {
 		_, _ = fmt.Fprintf(w, "ready, policy version %d\n", s.snapshot().policy.Version())
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
-	return http.MaxBytesHandler(mux, MaxRequestBytes+64<<10)
+	return tooLarge(http.MaxBytesHandler(mux, MaxRequestBytes+64<<10))
+}
+
+// tooLarge answers 413 to a request that says up front its body is larger
+// than any the API accepts (a body that only turns out too large while it is
+// read is cut by MaxBytesHandler and refused by the handler).
+func tooLarge(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxRequestBytes {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			_, _ = fmt.Fprintf(w, `{"code":"resource_exhausted","message":"the request body is %d bytes; the planner accepts at most %d"}`+"\n", r.ContentLength, MaxRequestBytes)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) recoverPanic(_ context.Context, spec connect.Spec, _ http.Header, p any) error {
