@@ -84,6 +84,9 @@ type Options struct {
 	// MaxFiles is how many rotated files are kept; the oldest are deleted
 	// first. 0 keeps all of them.
 	MaxFiles int
+	// MaxAge deletes rotated files rotated longer ago than this (checked at
+	// each rotation and at Open). 0 keeps them whatever their age.
+	MaxAge time.Duration
 	// Logger receives the log's own errors and warnings (default slog.Default()).
 	Logger *slog.Logger
 }

@@ -648,3 +648,26 @@ func BenchmarkWriteParallel(b *testing.B) {
 	b.StopTimer()
 	require.NoError(b, l.Close())
 }
+
+// Retention: rotated files beyond MaxFiles, or older than MaxAge, are
+// deleted when the log opens (and at each rotation).
+func TestRetentionByCountAndAge(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now().UTC()
+	var names []string
+	for _, age := range []time.Duration{96 * time.Hour, 72 * time.Hour, 3 * time.Hour, 2 * time.Hour, time.Hour} {
+		n := rotatedName(now.Add(-age))
+		names = append(names, n)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, n), []byte("{}\n"), 0o600))
+	}
+	l, err := Open(dir, Options{MaxFiles: 4, MaxAge: 48 * time.Hour})
+	require.NoError(t, err)
+	require.NoError(t, l.Close())
+	left, err := listRotated(dir)
+	require.NoError(t, err)
+	var got []string
+	for _, rf := range left {
+		got = append(got, rf.name)
+	}
+	require.Equal(t, names[2:], got, "the oldest beyond 4 files and every file older than 48 h are gone")
+}

@@ -34,6 +34,7 @@ type writer struct {
 	path     string
 	maxBytes int64
 	maxFiles int
+	maxAge   time.Duration
 	log      *slog.Logger
 
 	f        *os.File
@@ -55,6 +56,7 @@ func openWriter(dir string, opts Options, logger *slog.Logger) (*writer, error) 
 		path:      filepath.Join(dir, CurrentFile),
 		maxBytes:  opts.MaxFileBytes,
 		maxFiles:  opts.MaxFiles,
+		maxAge:    opts.MaxAge,
 		log:       logger,
 		buf:       make([]byte, 0, batchBytes+batchBytes/4),
 		lastWrite: time.Now(),
@@ -210,19 +212,30 @@ func (w *writer) rotate() {
 	}
 }
 
-// prune deletes the oldest rotated files beyond maxFiles.
+// prune deletes the oldest rotated files beyond maxFiles, and those rotated
+// longer than maxAge ago.
 func (w *writer) prune(rotated []rotatedFile) {
-	if w.maxFiles <= 0 || len(rotated) <= w.maxFiles {
-		return
+	excess := 0
+	if w.maxFiles > 0 && len(rotated) > w.maxFiles {
+		excess = len(rotated) - w.maxFiles
 	}
-	for _, rf := range rotated[:len(rotated)-w.maxFiles] {
+	now := time.Now()
+	deleted := false
+	for i, rf := range rotated { // oldest first
+		tooOld := w.maxAge > 0 && now.Sub(rf.t) > w.maxAge
+		if i >= excess && !tooOld {
+			continue
+		}
 		if err := os.Remove(filepath.Join(w.dir, rf.name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			w.log.Error("audit log: deleting old rotated file", "file", rf.name, "err", err)
 			continue
 		}
-		w.log.Info("audit log: deleted old rotated file", "file", rf.name, "max_files", w.maxFiles)
+		deleted = true
+		w.log.Info("audit log: deleted old rotated file", "file", rf.name, "max_files", w.maxFiles, "max_age", w.maxAge.String())
 	}
-	syncDir(w.dir)
+	if deleted {
+		syncDir(w.dir)
+	}
 }
 
 // close writes, fsyncs and closes the current file. It returns how many

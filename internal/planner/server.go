@@ -41,6 +41,10 @@ type Config struct {
 	MaxSessions   int    // default 1048576
 	AuditDir      string // default DATA_DIR/audit
 	AuditMaxBytes int64  // rotation size, default 64 MiB
+	// AuditMaxFiles bounds the rotated audit files kept (0: all);
+	// AuditMaxAge deletes rotated files older than it (0: any age).
+	AuditMaxFiles int
+	AuditMaxAge   time.Duration
 	Auth          authn.Config
 	Logger        *slog.Logger
 	ShutdownWait  time.Duration // default 10s
@@ -145,7 +149,7 @@ func New(ctx context.Context, cfg Config, st store.Store, dataDir string) (*Serv
 	if auditDir == "" {
 		auditDir = filepath.Join(dataDir, "audit")
 	}
-	s.audit, err = audit.Open(auditDir, audit.Options{MaxFileBytes: cfg.AuditMaxBytes, Logger: cfg.Logger})
+	s.audit, err = audit.Open(auditDir, audit.Options{MaxFileBytes: cfg.AuditMaxBytes, MaxFiles: cfg.AuditMaxFiles, MaxAge: cfg.AuditMaxAge, Logger: cfg.Logger})
 	if err != nil {
 		v.Close()
 		return nil, fmt.Errorf("open audit log in %s: %w", auditDir, err)
