@@ -6,6 +6,7 @@ import (
 	"os/signal"
 	"regexp"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -65,6 +66,8 @@ stops it gracefully.`,
 	f.IntVar(&cfg.MaxSessions, "max-sessions", 1<<20, "client sessions kept (least recently used are evicted; an evicted session re-authenticates)")
 	f.StringArrayVar(&cfg.TrustedProxies, "trusted-proxy", nil, "user (token subject) of a proxy allowed to ask for URI decisions on behalf of other users: the ensemble's service principal; repeatable")
 	f.IntVar(&cfg.FairSlots, "fair-slots", 0, "requests worked on at once, shared fairly between users (a user's flood waits behind itself); 0: the number of CPUs; negative: no sharing")
+	f.IntVar(&cfg.MaxConnections, "max-connections", 1024, "client connections open at once (never more than the descriptor limit allows); more wait until one closes")
+	f.DurationVar(&cfg.ReadTimeout, "read-timeout", 30*time.Second, "time a request's headers and body may take to arrive")
 	f.IntVar(&cfg.MaxQueuedPerUser, "max-queued-per-user", 256, "requests one user may have waiting for a slot; more are refused (ResourceExhausted)")
 	f.IntVar(&cfg.AuditMaxFiles, "audit-max-files", 100, "rotated audit files kept, oldest deleted first (with --audit-max-bytes this bounds the audit's disk use: 100 × 64 MiB by default); 0 keeps all")
 	f.DurationVar(&cfg.AuditMaxAge, "audit-max-age", 0, "delete rotated audit files older than this (e.g. 2160h); 0: any age")

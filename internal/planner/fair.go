@@ -1,9 +1,11 @@
 package planner
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -13,8 +15,8 @@ import (
 	"github.com/lakegate/lakegate/internal/fairshare"
 )
 
-// Bounded work per caller. Every API request waits for one of the planner's
-// slots (Config.FairSlots) before anything of it is read, and holds it until
+// Bounded work per caller. Every API request, once its body has arrived,
+// waits for one of the planner's slots (Config.FairSlots), and holds it until
 // its answer is written, so the whole cost of a request — decoding its body,
 // deciding, encoding the answer — is shared fairly between users
 // (internal/fairshare): one user's flood waits behind itself.
@@ -64,6 +66,20 @@ func (s *Server) fair(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The body is read before the turn is taken: a slow body (an attacker
+		// sending a byte every few seconds) must not hold a slot while it
+		// trickles in. The server's read timeout bounds how long it may take.
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			code := connect.CodeInvalidArgument
+			if errors.As(err, &tooBig) {
+				code = connect.CodeResourceExhausted
+			}
+			_ = connect.NewErrorWriter().Write(w, r, connect.NewError(code, fmt.Errorf("the request body could not be read: %w", err)))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		key := s.fairKey(r)
 		release, err := s.gate.Enter(r.Context(), key)
 		if err != nil {

@@ -13,6 +13,7 @@ type metrics struct {
 	authFails *prometheus.CounterVec
 	drift     prometheus.Counter
 	throttled prometheus.Counter
+	connWaits prometheus.Counter
 	sessions  prometheus.GaugeFunc
 	evictions prometheus.CounterFunc
 	version   prometheus.GaugeFunc
@@ -38,6 +39,10 @@ func newMetrics(sessions func() float64, evictions func() float64, version func(
 			Name: "lakegate_authentication_failures_total",
 			Help: "Rejected tokens by reason code.",
 		}, []string{"code"}),
+		connWaits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lakegate_connection_waits_total",
+			Help: "Connections that had to wait because --max-connections were open.",
+		}),
 		throttled: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "lakegate_requests_throttled_total",
 			Help: "Requests refused because their user already had the maximum of requests waiting (--max-queued-per-user).",
@@ -59,7 +64,7 @@ func newMetrics(sessions func() float64, evictions func() float64, version func(
 			Help: "Version of the policy being served.",
 		}, version),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.decisions, m.authFails, m.drift, m.throttled, m.sessions, m.evictions, m.version,
+	m.registry.MustRegister(m.requests, m.latency, m.decisions, m.authFails, m.drift, m.throttled, m.connWaits, m.sessions, m.evictions, m.version,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -56,6 +56,11 @@ type Config struct {
 	// requests (default 256); more are refused with ResourceExhausted.
 	FairSlots        int
 	MaxQueuedPerUser int
+	// MaxConnections caps open client connections (default 1024); more
+	// wait in the listen backlog. ReadTimeout bounds reading one request,
+	// headers and body (default 30s).
+	MaxConnections int
+	ReadTimeout    time.Duration
 	// TrustedProxies are the users (token subjects) that may call
 	// AuthorizeOnBehalf: the ensemble proxy's service principal.
 	TrustedProxies []string
@@ -88,6 +93,12 @@ func (c *Config) defaults() {
 	}
 	if c.MaxQueuedPerUser <= 0 {
 		c.MaxQueuedPerUser = 256
+	}
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = 1024
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = 30 * time.Second
 	}
 }
 
@@ -300,9 +311,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		Handler:           s.Handler(),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       s.cfg.ReadTimeout,
 		IdleTimeout:       5 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	ln = s.limitConnections(ln)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info("planner listening", "address", ln.Addr().String(), "policy_version", s.snapshot().policy.Version())

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package planner
+
+func descriptorLimit() int { return 0 }
