@@ -66,6 +66,7 @@ stops it gracefully.`,
 	f.IntVar(&cfg.MaxSessions, "max-sessions", 1<<20, "client sessions kept (least recently used are evicted; an evicted session re-authenticates)")
 	f.StringArrayVar(&cfg.TrustedProxies, "trusted-proxy", nil, "user (token subject) of a proxy allowed to ask for URI decisions on behalf of other users: the ensemble's service principal; repeatable")
 	f.IntVar(&cfg.FairSlots, "fair-slots", 0, "requests worked on at once, shared fairly between users (a user's flood waits behind itself); 0: the number of CPUs; negative: no sharing")
+	f.BoolVar(&cfg.AcceptPolicyRollback, "accept-policy-rollback", false, "start even though the store is older than the last policy version this planner committed (after restoring an older backup on purpose)")
 	f.IntVar(&cfg.MaxConnections, "max-connections", 1024, "client connections open at once (never more than the descriptor limit allows); more wait until one closes")
 	f.DurationVar(&cfg.ReadTimeout, "read-timeout", 30*time.Second, "time a request's headers and body may take to arrive")
 	f.IntVar(&cfg.MaxQueuedPerUser, "max-queued-per-user", 256, "requests one user may have waiting for a slot; more are refused (ResourceExhausted)")

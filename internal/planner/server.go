@@ -61,6 +61,9 @@ type Config struct {
 	// headers and body (default 30s).
 	MaxConnections int
 	ReadTimeout    time.Duration
+	// AcceptPolicyRollback starts on a store older than the last policy
+	// version this planner committed (watermark.go), with a warning.
+	AcceptPolicyRollback bool
 	// TrustedProxies are the users (token subjects) that may call
 	// AuthorizeOnBehalf: the ensemble proxy's service principal.
 	TrustedProxies []string
@@ -131,6 +134,9 @@ type Server struct {
 	tokenUsers *session.Table[tokenUser]
 	ready      atomic.Bool
 	wg         sync.WaitGroup
+	// watermark is the file holding the last committed policy version
+	// (watermark.go); "" until the store was checked against it.
+	watermark string
 }
 
 // New opens the planner on an already opened store: loads and compiles the
@@ -180,6 +186,10 @@ func New(ctx context.Context, cfg Config, st store.Store, dataDir string) (*Serv
 		s.close()
 		return nil, err
 	}
+	if err := s.checkWatermark(filepath.Join(auditDir, watermarkFile), s.snapshot().state.Version); err != nil {
+		s.close()
+		return nil, err
+	}
 	if err := s.seed(ctx); err != nil {
 		s.close()
 		return nil, err
@@ -209,6 +219,7 @@ func (s *Server) publish(st *catalog.State) error {
 		return fmt.Errorf("compile policy version %d: %w (the store holds rows no valid statement makes; restore it from a backup)", st.Version, err)
 	}
 	s.current.Store(&snapshot{state: st, policy: pol})
+	s.markCommitted(st.Version)
 	return nil
 }
 

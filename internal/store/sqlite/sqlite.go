@@ -69,6 +69,14 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (*Store, error) 
 		return nil, err
 	}
 	s := &Store{path: filepath.Join(dir, FileName), log: logger}
+	// A new store is made only where there is no file. An existing file
+	// with no bytes (and no write-ahead log to replay) is a truncated
+	// store, not a new one: starting it afresh would drop every grant.
+	if fi, err := os.Stat(s.path); err == nil && fi.Size() == 0 {
+		if wi, werr := os.Stat(s.path + "-wal"); werr != nil || wi.Size() == 0 {
+			return nil, corrupt(s.path, "the file is empty (0 bytes) — truncated, not new")
+		}
+	}
 	// Create the file ourselves so that it (and the -wal and -shm files,
 	// which SQLite creates with the database's mode) is private to the user.
 	f, err := os.OpenFile(s.path, os.O_RDONLY|os.O_CREATE, 0o600)

@@ -445,3 +445,16 @@ func TestUpgradeFromSchema1(t *testing.T) {
 		t.Fatalf("recorded view after upgrade: %+v, %v", st.Tables, err)
 	}
 }
+
+// Issue 13: an existing store file truncated to nothing is damaged, never
+// a new store.
+func TestTruncatedStoreIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, FileName), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(context.Background(), dir, nil)
+	if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), "empty (0 bytes)") {
+		t.Fatalf("Open of a 0-byte store: %v", err)
+	}
+}
