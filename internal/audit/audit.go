@@ -102,6 +102,7 @@ type Log struct {
 	flushCh chan chan error
 	closing chan struct{} // closed when Close starts
 	done    chan struct{} // closed when the writer has stopped
+	w       *writer       // touched only by run, except its atomic state (Failing)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -153,6 +154,7 @@ func start(dir string, logger *slog.Logger, w *writer, unlock func()) *Log {
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 		unlock:  unlock,
+		w:       w,
 	}
 	go l.run(w)
 	return l
@@ -213,6 +215,17 @@ func (l *Log) Close() error {
 		l.unlock()
 	})
 	return l.closeErr
+}
+
+// Failing returns the error the writer last failed with while it keeps
+// failing (the disk is full, read-only, …), or nil while records reach the
+// disk. The writer retries on its own; Failing turns nil again when a write
+// succeeds. The planner refuses to decide while it is not nil.
+func (l *Log) Failing() error {
+	if p := l.w.state.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // Dropped is the number of records that were lost: written after Close, or

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,6 +37,8 @@ type writer struct {
 	maxFiles int
 	maxAge   time.Duration
 	log      *slog.Logger
+	// state publishes the current write failure (nil: healthy) to Log.Failing.
+	state atomic.Pointer[error]
 
 	f        *os.File
 	size     int64  // bytes of f already written
@@ -156,12 +159,14 @@ func (w *writer) fail(err error) {
 		w.errLogged = time.Now()
 	}
 	w.err = err
+	w.state.Store(&err)
 }
 
 func (w *writer) recovered() {
 	if w.err != nil {
 		w.log.Warn("audit log writes recovered", "file", w.path)
 		w.err = nil
+		w.state.Store(nil)
 	}
 }
 

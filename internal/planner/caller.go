@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -185,4 +186,20 @@ func (s *Server) record(c *caller, r audit.Record) {
 	r.SessionID = c.sessionID
 	r.LatencyUS = time.Since(c.start).Microseconds()
 	s.audit.Write(r)
+}
+
+// recordAhead writes the audit records of a policy change and waits until
+// they are on disk, before the change commits: every committed change has
+// its record (at least once). If the records cannot be written the change
+// must not be made.
+func (s *Server) recordAhead(c *caller, rs ...audit.Record) error {
+	for _, r := range rs {
+		s.record(c, r)
+	}
+	if err := s.audit.Flush(); err != nil {
+		s.log.Error("policy change refused: its audit record cannot be written", "user", c.principal.User, "err", err)
+		return connect.NewError(connect.CodeUnavailable, fmt.Errorf(
+			"the audit log cannot be written (%v), so the change was not made; the planner makes no change without its audit record", err))
+	}
+	return nil
 }

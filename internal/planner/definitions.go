@@ -79,6 +79,14 @@ func (s *Server) recordDefinitions(ctx context.Context, c *caller, defs []defini
 			newDBs = append(newDBs, v.Database)
 		}
 	}
+	// Audit first, durably: a recorded definition always has its record.
+	recs := make([]audit.Record, len(rows))
+	for i, v := range rows {
+		recs[i] = definitionRecord(c, v)
+	}
+	if err := s.recordAhead(c, recs...); err != nil {
+		return 0, err
+	}
 	version, err := s.store.Apply(ctx, func(tx store.Tx) error {
 		for _, db := range newDBs {
 			if err := tx.CreateDatabase(db); err != nil {
@@ -93,6 +101,10 @@ func (s *Server) recordDefinitions(ctx context.Context, c *caller, defs []defini
 		return nil
 	})
 	if err != nil {
+		for _, r := range recs {
+			r.Outcome, r.Reason = audit.OutcomeError, "store: "+err.Error()+"; not recorded (the record of this request id above is void)"
+			s.record(c, r)
+		}
 		return 0, err
 	}
 	work.Databases = append(work.Databases, newDBs...)
@@ -107,21 +119,27 @@ func (s *Server) recordDefinitions(ctx context.Context, c *caller, defs []defini
 		return 0, err
 	}
 	for _, v := range rows {
-		if !v.IsView {
+		if v.IsView {
+			s.log.Info("recorded view", "view", v.FullName(), "definer", v.Definer, "version", version)
+		} else {
 			s.log.Info("recorded table", "table", v.FullName(), "creator", c.principal.User, "columns", len(v.Columns), "version", version)
-			s.record(c, audit.Record{StatementType: "RECORD TABLE", Objects: []string{v.FullName()}, Outcome: audit.OutcomeOK,
-				Reason: fmt.Sprintf("created by %s; %d columns", c.principal.User, len(v.Columns))})
-			continue
 		}
-		reads := make([]string, len(v.ViewReads))
-		for i, r := range v.ViewReads {
-			reads[i] = r.String()
-		}
-		s.log.Info("recorded view", "view", v.FullName(), "definer", v.Definer, "reads", reads, "version", version)
-		s.record(c, audit.Record{StatementType: "RECORD VIEW", Objects: []string{v.FullName()}, Outcome: audit.OutcomeOK,
-			Reason: fmt.Sprintf("definer %s; reads %s", v.Definer, strings.Join(reads, ", "))})
 	}
 	return version, nil
+}
+
+// definitionRecord is the audit record of a recorded table or view.
+func definitionRecord(c *caller, v catalog.Table) audit.Record {
+	if !v.IsView {
+		return audit.Record{StatementType: "RECORD TABLE", Objects: []string{v.FullName()}, Outcome: audit.OutcomeOK,
+			Reason: fmt.Sprintf("created by %s; %d columns", c.principal.User, len(v.Columns))}
+	}
+	reads := make([]string, len(v.ViewReads))
+	for i, r := range v.ViewReads {
+		reads[i] = r.String()
+	}
+	return audit.Record{StatementType: "RECORD VIEW", Objects: []string{v.FullName()}, Outcome: audit.OutcomeOK,
+		Reason: fmt.Sprintf("definer %s; reads %s", v.Definer, strings.Join(reads, ", "))}
 }
 
 // viewRecord is the catalog row of an allowed view definition: its names,

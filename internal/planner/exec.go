@@ -45,7 +45,16 @@ func (s *Server) execute(ctx context.Context, c *caller, stmts []policysql.Parse
 		results = append(results, toProtoResult(p.Stmt.Kind(), r))
 	}
 	version := c.snap.policy.Version()
-	if changes := b.Changes(); len(changes) > 0 {
+	changes := b.Changes()
+	if len(changes) > 0 {
+		// Audit first, durably: a committed change always has its record.
+		recs := make([]audit.Record, len(stmts))
+		for i, p := range stmts {
+			recs[i] = audit.Record{StatementType: p.Stmt.Kind(), Statement: p.Text, Outcome: "ok"}
+		}
+		if err := s.recordAhead(c, recs...); err != nil {
+			return nil, 0, err
+		}
 		ids := map[int64]int64{} // temporary grant IDs → the store's
 		v, err := s.store.Apply(ctx, func(tx store.Tx) error {
 			for _, ch := range changes {
@@ -57,8 +66,9 @@ func (s *Server) execute(ctx context.Context, c *caller, stmts []policysql.Parse
 		})
 		if err != nil {
 			s.log.Error("policy change failed in the store", "err", err)
-			for _, p := range stmts {
-				s.record(c, audit.Record{StatementType: p.Stmt.Kind(), Statement: p.Text, Outcome: "error", Reason: "store: " + err.Error()})
+			for _, p := range stmts { // the records above described a change that did not happen
+				s.record(c, audit.Record{StatementType: p.Stmt.Kind(), Statement: p.Text, Outcome: "error",
+					Reason: "store: " + err.Error() + "; not committed (the record of this request id above is void)"})
 			}
 			return nil, 0, connect.NewError(connect.CodeInternal, fmt.Errorf("the store refused the change (%v); nothing was changed", err))
 		}
@@ -78,8 +88,10 @@ func (s *Server) execute(ctx context.Context, c *caller, stmts []policysql.Parse
 		version = v
 		s.log.Info("policy changed", "user", c.principal.User, "statements", len(stmts), "version", v)
 	}
-	for _, p := range stmts {
-		s.record(c, audit.Record{StatementType: p.Stmt.Kind(), Statement: p.Text, Outcome: "ok"})
+	if len(changes) == 0 { // queries, and statements that changed nothing (IF NOT EXISTS …)
+		for _, p := range stmts {
+			s.record(c, audit.Record{StatementType: p.Stmt.Kind(), Statement: p.Text, Outcome: "ok"})
+		}
 	}
 	return results, version, nil
 }

@@ -17,9 +17,10 @@ type metrics struct {
 	sessions  prometheus.GaugeFunc
 	evictions prometheus.CounterFunc
 	version   prometheus.GaugeFunc
+	auditFail prometheus.GaugeFunc
 }
 
-func newMetrics(sessions func() float64, evictions func() float64, version func() float64) *metrics {
+func newMetrics(sessions func() float64, evictions func() float64, version func() float64, auditFailing func() float64) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -59,12 +60,16 @@ func newMetrics(sessions func() float64, evictions func() float64, version func(
 			Name: "lakegate_session_evictions_total",
 			Help: "Sessions evicted from the full session table (their next request re-authenticates).",
 		}, evictions),
+		auditFail: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "lakegate_audit_failing",
+			Help: "1 while the audit log cannot be written (the planner then refuses every request), else 0.",
+		}, auditFailing),
 		version: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "lakegate_policy_version",
 			Help: "Version of the policy being served.",
 		}, version),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.decisions, m.authFails, m.drift, m.throttled, m.connWaits, m.sessions, m.evictions, m.version,
+	m.registry.MustRegister(m.requests, m.latency, m.decisions, m.authFails, m.drift, m.throttled, m.connWaits, m.sessions, m.evictions, m.version, m.auditFail,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

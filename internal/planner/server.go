@@ -181,6 +181,12 @@ func New(ctx context.Context, cfg Config, st store.Store, dataDir string) (*Serv
 				return float64(cur.policy.Version())
 			}
 			return 0
+		},
+		func() float64 {
+			if s.audit.Failing() != nil {
+				return 1
+			}
+			return 0
 		})
 	if err := s.load(ctx); err != nil {
 		s.close()
@@ -276,7 +282,7 @@ func (s *Server) Handler() http.Handler {
 		connect.WithInterceptors(s.observe()),
 		connect.WithRecover(s.recoverPanic),
 	)
-	mux.Handle(path, s.fair(h))
+	mux.Handle(path, s.auditGuard(s.fair(h)))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
@@ -285,10 +291,31 @@ func (s *Server) Handler() http.Handler {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}
+		if err := s.audit.Failing(); err != nil {
+			http.Error(w, "not ready: the audit log cannot be written: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 		_, _ = fmt.Fprintf(w, "ready, policy version %d\n", s.snapshot().policy.Version())
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 	return tooLarge(http.MaxBytesHandler(mux, MaxRequestBytes+64<<10))
+}
+
+// auditGuard refuses every API request at once while the audit log cannot
+// be written (a full or read-only disk): the planner decides nothing it
+// cannot audit, and says so within a bounded time instead of letting
+// requests queue behind a writer that cannot write. It serves again as soon
+// as the audit log's writer succeeds (it retries on its own).
+func (s *Server) auditGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.audit.Failing(); err != nil {
+			_ = connect.NewErrorWriter().Write(w, r, connect.NewError(connect.CodeUnavailable, fmt.Errorf(
+				"the planner's audit log cannot be written (%v): no decision is made without its audit record; "+
+					"the operator must free space on the audit disk (the planner resumes by itself)", err)))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // tooLarge answers 413 to a request that says up front its body is larger
