@@ -37,6 +37,9 @@ func (s *Server) execute(ctx context.Context, c *caller, stmts []policysql.Parse
 	b := ddl.NewBatch(c.snap.state, c.snap.policy, c.subject, toPolicyPrincipal(c.principal), policy.Options{AdminGroup: s.cfg.AdminGroup})
 	results := make([]*lakegatev1.StatementResult, 0, len(stmts))
 	for i, p := range stmts {
+		if err := ctx.Err(); err != nil { // the client went away: stop, change nothing
+			return nil, 0, connect.NewError(connect.CodeCanceled, fmt.Errorf("cancelled at statement %d of %d; nothing was changed", i+1, len(stmts)))
+		}
 		r, err := b.Run(p.Stmt)
 		if err != nil {
 			s.record(c, audit.Record{StatementType: p.Stmt.Kind(), Statement: p.Text, Outcome: outcomeOf(err), Reason: err.Error()})
