@@ -14,7 +14,7 @@ import (
 	"unicode/utf8"
 )
 
-// The facts below are written by hand from DESIGN.md and the spec, not
+// The facts below are written by hand from docs/builtins.md and the spec, not
 // taken from vectors.json, so regenerating the file cannot hide a bug in
 // them.
 

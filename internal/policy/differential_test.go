@@ -15,7 +15,7 @@ import (
 )
 
 // TestDifferential checks the engine against a deliberately naive evaluator
-// of the DESIGN rules: random roles, grants and tags; 10,000 random (user,
+// of the row-by-row rule (docs/architecture.md): random roles, grants and tags; 10,000 random (user,
 // table) questions; for every possible row, the engine's decision (row
 // filter and column cases, evaluated) must show exactly what the rules say.
 // A third of the questions read the table under a view recorded with a
@@ -213,7 +213,7 @@ type naiveAnswer struct {
 	rows    map[string]rowView // by region
 }
 
-// naive applies the DESIGN rules literally, row by row.
+// naive applies the row-by-row rule (docs/architecture.md) literally.
 func (w *world) naive(u Principal, tbl catalog.Table, asked []catalog.Column) naiveAnswer {
 	roles := map[string]bool{}
 	admin := false

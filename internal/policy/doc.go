@@ -6,7 +6,7 @@
 // index; Policy.Subject resolves a principal's roles once; Policy.Authorize
 // answers a batch of objects with one Decision each.
 //
-// Grants that reach one user combine row by row (see DESIGN.md): a row is
+// Grants that reach one user combine row by row (docs/architecture.md): a row is
 // visible when any applicable grant admits it, and in a visible row each
 // column gets the most permissive treatment among the grants that admit that
 // row. When grants differ in their row filters a column's treatment becomes an

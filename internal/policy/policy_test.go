@@ -213,7 +213,7 @@ func TestMostPermissiveSameFilter(t *testing.T) {
 	require.Equal(t, map[string]string{"id": "VISIBLE", "name": "VISIBLE", "ssn": "VISIBLE", "email": "REMOVED", "region": "REMOVED"}, actions(d))
 }
 
-// The DESIGN rule: all rows with ssn masked plus EU rows unmasked shows raw
+// The row-by-row rule (docs/architecture.md): all rows with ssn masked plus EU rows unmasked shows raw
 // ssn only in EU rows.
 func TestRowByRowCombination(t *testing.T) {
 	f := newFixture().role("all", "analysts").role("eu", "analysts")
