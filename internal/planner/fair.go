@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -52,10 +53,8 @@ func describeKey(key string) string {
 }
 
 func peerHost(addr string) string {
-	for i := len(addr) - 1; i >= 0; i-- {
-		if addr[i] == ':' {
-			return addr[:i]
-		}
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
 	}
 	return addr
 }
@@ -85,7 +84,11 @@ func (s *Server) fair(next http.Handler) http.Handler {
 		if err != nil {
 			if errors.Is(err, fairshare.ErrBusy) {
 				s.metrics.throttled.Inc()
-				s.log.Warn("request refused: too many waiting for this caller", "caller", key, "peer", r.RemoteAddr)
+				if now := time.Now().UnixNano(); now-s.throttleWarned.Load() > int64(time.Minute) { // a flood must not flood the log
+					s.throttleWarned.Store(now)
+					s.log.Warn("requests refused: too many waiting for one caller (logged once a minute; see lakegate_requests_throttled_total)",
+						"caller", key, "peer", r.RemoteAddr)
+				}
 				err = connect.NewError(connect.CodeResourceExhausted, fmt.Errorf(
 					"%s already has %d requests waiting for the planner; wait for answers before sending more", describeKey(key), s.cfg.MaxQueuedPerUser))
 			} else {

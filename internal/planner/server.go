@@ -131,9 +131,10 @@ type Server struct {
 	gate  *fairshare.Gate // nil: no gate
 	// tokenUsers remembers the user of each verified token (by its hash),
 	// for the fair-share key (fair.go).
-	tokenUsers *session.Table[tokenUser]
-	ready      atomic.Bool
-	wg         sync.WaitGroup
+	tokenUsers     *session.Table[tokenUser]
+	throttleWarned atomic.Int64 // UnixNano of the last throttling warning
+	ready          atomic.Bool
+	wg             sync.WaitGroup
 	// watermark is the file holding the last committed policy version
 	// (watermark.go); "" until the store was checked against it.
 	watermark string
