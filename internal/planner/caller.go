@@ -56,6 +56,9 @@ func identityKey(p *authn.Principal) string {
 	if p.SelfSigned {
 		b.WriteByte('s')
 	}
+	if p.ClusterKey { // a cluster key's principal never shares the identity (and rights) of an IdP's
+		b.WriteByte('c')
+	}
 	for _, g := range p.Groups {
 		b.WriteByte(0)
 		b.WriteString(g)
