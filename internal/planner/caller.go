@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -133,6 +134,11 @@ func (s *Server) authenticate(ctx context.Context, h http.Header, peer, sessionI
 			code = ae.Code
 		}
 		return nil, s.authFailure(c, procedure, code, msg)
+	}
+	if p.ClusterKey {
+		// Never the admin group, not even as a name: it would travel on (WhoAmI → the
+		// ensemble's access keys → on-behalf decisions) to where the flag does not.
+		p.Groups = slices.DeleteFunc(p.Groups, func(g string) bool { return strings.EqualFold(g, s.cfg.AdminGroup) })
 	}
 	id := s.identity(p)
 	c.principal = id.principal

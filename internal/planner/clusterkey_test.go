@@ -84,4 +84,10 @@ func TestClusterKeyGroupsNeverAdmin(t *testing.T) {
 	require.False(t, r.Decisions[1].Allowed, "the admin group is not")
 	_, err = sql(t, c, "CREATE ROLE x")
 	require.Error(t, err)
+	// Not even the group's name leaves the planner: WhoAmI (what the ensemble
+	// issues S3 keys from, and later asks on behalf of) lists eng only.
+	who, err := c.WhoAmI(context.Background(), connect.NewRequest(&lakegatev1.WhoAmIRequest{}))
+	require.NoError(t, err)
+	require.Equal(t, []string{"eng"}, who.Msg.Groups)
+	require.False(t, who.Msg.IsAdmin)
 }
