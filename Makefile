@@ -152,6 +152,7 @@ test-ensemble-s3a: build
 ## fuzz-ensemble: SigV4 request parsing and canonicalisation (FuzzVerify in internal/sigv4)
 fuzz-ensemble:
 	$(GO) test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) ./internal/sigv4
+	$(GO) test -run='^$$' -fuzz='^FuzzStrictDeleteBody$$' -fuzztime=20000x ./internal/ensemble
 
 ## bench-ensemble: proxy throughput, added latency and memory (bench/RESULTS.md, section "Ensemble")
 bench-ensemble:

@@ -3,6 +3,7 @@ package ensemble
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -130,3 +131,39 @@ func TestStrictXMLRefusesAmbiguity(t *testing.T) {
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// FuzzStrictDeleteBody: on any body the strict parser never panics, and a body
+// it accepts means the same keys to encoding/xml's lenient reading (what a
+// store built on a permissive parser would see): accepted means unambiguous.
+func FuzzStrictDeleteBody(f *testing.F) {
+	for _, s := range []string{
+		`<Delete><Object><Key>a</Key></Object></Delete>`,
+		`<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Object><Key>a&amp;b</Key><VersionId>1</VersionId></Object><Quiet>true</Quiet></Delete>`,
+		`<?xml version="1.0"?><Delete><Object><Key><![CDATA[x/y]]></Key></Object><!-- c --></Delete>`,
+		`<Delete><Object><Key>a</Key><Key>b</Key></Object></Delete>`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		_, keys, err := readDeleteBody(bytes.NewReader(body))
+		if err != nil {
+			return
+		}
+		var d struct {
+			Objects []struct {
+				Key string `xml:"Key"`
+			} `xml:"Object"`
+		}
+		if uerr := xml.Unmarshal(body, &d); uerr != nil {
+			t.Fatalf("strict parser accepted what encoding/xml refuses (%v): %q", uerr, body)
+		}
+		if len(d.Objects) != len(keys) {
+			t.Fatalf("strict: %d keys, encoding/xml: %d objects: %q", len(keys), len(d.Objects), body)
+		}
+		for i, o := range d.Objects {
+			if o.Key != keys[i] {
+				t.Fatalf("key %d: strict %q, encoding/xml %q: %q", i, keys[i], o.Key, body)
+			}
+		}
+	})
+}
