@@ -1,6 +1,7 @@
 package ddl
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -14,7 +15,7 @@ import (
 
 // createName adds a role, attribute or database unless it exists.
 func (b *Batch) createName(kind string, names *[]string, name string, ifNotExists bool, op Op) (Result, error) {
-	if contains(*names, name) {
+	if slices.Contains(*names, name) {
 		if ifNotExists {
 			return done("%s %s already exists", kind, name), nil
 		}
@@ -29,7 +30,7 @@ func (b *Batch) dropRole(x policysql.DropRole) (Result, error) {
 	if !b.admin() {
 		return Result{}, notAdmin("drop roles")
 	}
-	if !contains(b.work.Roles, x.Name) {
+	if !slices.Contains(b.work.Roles, x.Name) {
 		if x.IfExists {
 			return done("role %s does not exist", x.Name), nil
 		}
@@ -49,7 +50,7 @@ func (b *Batch) grantRole(m catalog.Membership) (Result, error) {
 	if !b.admin() {
 		return Result{}, notAdmin("grant roles")
 	}
-	if !contains(b.work.Roles, m.Role) {
+	if !slices.Contains(b.work.Roles, m.Role) {
 		return Result{}, refuse(NotFound, "role %s does not exist; CREATE ROLE %s first", m.Role, m.Role)
 	}
 	if containsMembership(b.work.Memberships, m) {
@@ -135,13 +136,13 @@ func (b *Batch) revoke(g catalog.Grant) (Result, error) {
 
 func (b *Batch) validateGrant(g catalog.Grant) error {
 	w := b.work
-	if !contains(w.Roles, g.Role) {
+	if !slices.Contains(w.Roles, g.Role) {
 		return refuse(NotFound, "role %s does not exist; CREATE ROLE %s first", g.Role, g.Role)
 	}
 	o := g.Object
 	switch o.Scope {
 	case catalog.ScopeDatabase:
-		if !contains(w.Databases, o.Database) {
+		if !slices.Contains(w.Databases, o.Database) {
 			return refuse(NotFound, "database %s does not exist", o.Database)
 		}
 	case catalog.ScopeTable:
@@ -174,12 +175,12 @@ func (b *Batch) validateGrant(g catalog.Grant) error {
 		return refuse(Invalid, "columns, HAVING, TRANSFORM and WHERE restrict reads: use them with SELECT (or ALL)")
 	}
 	for _, a := range g.Attributes {
-		if !contains(w.Attributes, a) {
+		if !slices.Contains(w.Attributes, a) {
 			return refuse(NotFound, "attribute %s does not exist; CREATE ATTRIBUTE %s first", a, a)
 		}
 	}
 	for _, t := range g.Transforms {
-		if !contains(w.Attributes, t.Attribute) {
+		if !slices.Contains(w.Attributes, t.Attribute) {
 			return refuse(NotFound, "attribute %s does not exist; CREATE ATTRIBUTE %s first", t.Attribute, t.Attribute)
 		}
 		f, ok := builtins.Lookup(t.Function)
@@ -217,14 +218,14 @@ func (b *Batch) dropAttribute(x policysql.DropAttribute) (Result, error) {
 	if !b.admin() {
 		return Result{}, notAdmin("drop attributes")
 	}
-	if !contains(b.work.Attributes, x.Name) {
+	if !slices.Contains(b.work.Attributes, x.Name) {
 		if x.IfExists {
 			return done("attribute %s does not exist", x.Name), nil
 		}
 		return Result{}, refuse(NotFound, "attribute %s does not exist", x.Name)
 	}
 	for _, g := range b.work.Grants {
-		used := contains(g.Attributes, x.Name)
+		used := slices.Contains(g.Attributes, x.Name)
 		for _, t := range g.Transforms {
 			used = used || t.Attribute == x.Name
 		}
@@ -252,7 +253,7 @@ func (b *Batch) alterColumnAttribute(x policysql.AlterColumnAttribute) (Result, 
 	if !hasColumn(t, a.Column) {
 		return Result{}, refuse(NotFound, "table %s has no column %s", t.FullName(), a.Column)
 	}
-	if !contains(b.work.Attributes, a.Attribute) {
+	if !slices.Contains(b.work.Attributes, a.Attribute) {
 		return Result{}, refuse(NotFound, "attribute %s does not exist; CREATE ATTRIBUTE %s first", a.Attribute, a.Attribute)
 	}
 	has := false
@@ -300,7 +301,7 @@ func (b *Batch) dropDatabase(x policysql.DropDatabase) (Result, error) {
 	if err := b.allowed(policy.Object{Database: x.Name, Action: catalog.PrivDrop}); err != nil {
 		return Result{}, err
 	}
-	if !contains(b.work.Databases, x.Name) {
+	if !slices.Contains(b.work.Databases, x.Name) {
 		if x.IfExists {
 			return done("database %s does not exist", x.Name), nil
 		}
@@ -347,7 +348,7 @@ func (b *Batch) createTable(x policysql.CreateTable) (Result, error) {
 	if err := b.allowed(policy.Object{Database: t.Database, Action: catalog.PrivCreate}); err != nil {
 		return Result{}, err
 	}
-	if !contains(b.work.Databases, t.Database) {
+	if !slices.Contains(b.work.Databases, t.Database) {
 		return Result{}, refuse(NotFound, "database %s does not exist; CREATE DATABASE %s first", t.Database, t.Database)
 	}
 	if t.Database == policy.WhoAmIDatabase && t.Name == policy.WhoAmITable {
@@ -432,7 +433,7 @@ func (b *Batch) showGrantsOn(o catalog.Object) Result {
 }
 
 func (b *Batch) showGrantsToRole(role string) (Result, error) {
-	if !contains(b.work.Roles, role) {
+	if !slices.Contains(b.work.Roles, role) {
 		return Result{}, refuse(NotFound, "role %s does not exist", role)
 	}
 	if !b.admin() && !b.subj.HasRole(role) {
@@ -460,7 +461,7 @@ func sortedGrants(gs []catalog.Grant) []catalog.Grant {
 
 func (b *Batch) showTables(db string) (Result, error) {
 	pol, subj := b.visible()
-	if !pol.HasDatabase(db) || !contains(pol.VisibleDatabases(subj), db) {
+	if !pol.HasDatabase(db) || !slices.Contains(pol.VisibleDatabases(subj), db) {
 		return Result{}, refuse(NotFound, "database %s does not exist or you may not see it", db)
 	}
 	var out [][]string
@@ -475,15 +476,6 @@ func (b *Batch) showTables(db string) (Result, error) {
 }
 
 // --- small helpers ---
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
 
 func remove(xs []string, x string) []string {
 	return filter(xs, func(y string) bool { return y != x })

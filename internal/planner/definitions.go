@@ -145,16 +145,8 @@ func definitionRecord(c *caller, v catalog.Table) audit.Record {
 // viewRecord is the catalog row of an allowed view definition: its names,
 // columns and reads normalized as the planner keys them.
 func viewRecord(o *policy.Object, user string, groups []string) (catalog.Table, error) {
-	t := catalog.Table{
-		Database: strings.ToLower(o.Database),
-		Name:     strings.ToLower(o.Table),
-		IsView:   true,
-		Columns:  make([]catalog.Column, len(o.Columns)),
-		Definer:  user,
-	}
-	for i, col := range o.Columns {
-		t.Columns[i] = catalog.Column{Name: strings.ToLower(col.Name), Type: strings.ToLower(col.Type)}
-	}
+	t := tableRecord(o, "")
+	t.IsView, t.Definer = true, user
 	for _, g := range groups {
 		if g = strings.ToLower(g); g != "" {
 			t.DefinerGroups = append(t.DefinerGroups, g)
@@ -190,7 +182,8 @@ func viewRecord(o *policy.Object, user string, groups []string) (catalog.Table, 
 	return t, nil
 }
 
-// tableRecord is the catalog row of an allowed table definition.
+// tableRecord is the catalog row of an allowed table definition (and the
+// names and columns of a view's), normalized as the planner keys them.
 func tableRecord(o *policy.Object, location string) catalog.Table {
 	t := catalog.Table{
 		Database: strings.ToLower(o.Database),
