@@ -44,7 +44,7 @@ object DeltaHandles {
   /** Is node (a relation, or a marker over one) a Delta table? */
   def isDelta(node: LogicalPlan): Boolean = node match {
     case m: LakegateSecured => isDelta(Plans.rawOf(m))
-    case r: DataSourceV2Relation => r.table.getClass.getName.endsWith(".DeltaTableV2")
+    case r: DataSourceV2Relation => Relations.isDeltaTable(r.table)
     case l: LogicalRelation => l.relation match {
       case h: HadoopFsRelation => h.location.getClass.getName.startsWith("org.apache.spark.sql.delta.")
       case _ => false

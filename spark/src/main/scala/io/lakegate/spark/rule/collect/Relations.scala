@@ -153,10 +153,13 @@ object Relations {
    */
   val ChangeFeedIndexes: Set[String] = Set("TahoeChangeFileIndex", "CdcAddFileIndex", "TahoeRemoveFileIndex")
 
+  /** Is t Delta's V2 table (DeltaTableV2), found by class name so no Delta jar is needed to compile? */
+  def isDeltaTable(t: AnyRef): Boolean = t.getClass.getName.endsWith("DeltaTableV2")
+
   private def v2Reads(r: DataSourceV2Relation, currentDb: => String): Reads = {
     val table = r.table
     // Delta's DeltaTableV2: a catalog table, or a path (delta.`/p`, format("delta").load(p)).
-    val isDelta = table.getClass.getName.endsWith("DeltaTableV2")
+    val isDelta = isDeltaTable(table)
     val deltaCatalogTable: Option[CatalogTable] =
       if (isDelta) Try(invoke(table, "catalogTable").asInstanceOf[Option[CatalogTable]]).toOption.flatten else None
     deltaCatalogTable match {

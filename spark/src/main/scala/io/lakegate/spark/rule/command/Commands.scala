@@ -93,7 +93,7 @@ object Commands {
     case ct: CatalogTable => fromTableIdentifier(ct.identifier, action, currentDb, _ => false)
     case id: Identifier => fromParts(id.namespace().toSeq :+ id.name(), action, currentDb, _ => false)
     case s: SubqueryAlias => target(s.child, action, currentDb, isTemp)
-    case d if d.getClass.getName.endsWith("DeltaTableV2") =>
+    case d if Relations.isDeltaTable(d) =>
       field(d, "catalogTable").collect { case Some(ct: CatalogTable) => ct }
         .flatMap(ct => fromTableIdentifier(ct.identifier, action, currentDb, _ => false))
         .orElse(field(d, "path").map(p => AuthObject(uri = normalizeUri(p.toString), action = action)))
