@@ -261,12 +261,13 @@ func Generate(cfg Config) *Data {
 	}
 
 	// Grants. The sales grants first (so they have the lowest IDs).
+	var grants []catalog.Grant
 	add := func(g catalog.Grant) {
-		g.ID = int64(len(st.Grants) + 1)
+		g.ID = int64(len(grants) + 1)
 		if f, ok := filterOf[g.Object.Database]; ok && g.Object.Scope != catalog.ScopeCatalog && g.Object.Scope != catalog.ScopeURI {
 			g.Filter = f
 		}
-		st.Grants = append(st.Grants, g)
+		grants = append(grants, g)
 		if g.Object.Scope == catalog.ScopeTable && g.Privilege.Implies(catalog.PrivSelect) {
 			d.reach[g.Role] = append(d.reach[g.Role], *d.tables[g.Object.Database+"."+g.Object.Table])
 		}
@@ -284,7 +285,7 @@ func Generate(cfg Config) *Data {
 		Object:  catalog.Object{Scope: catalog.ScopeTable, Database: SalesDB, Table: WideTable},
 		Columns: []string{"id", "region", "country", "owner", "c004", "c005", "c006", "c007", "c008", "c009"}})
 
-	for len(st.Grants) < cfg.Grants {
+	for len(grants) < cfg.Grants {
 		role := roleName(rng.IntN(cfg.Roles))
 		di := rng.IntN(cfg.Databases)
 		db := dbName(cfg, di)
@@ -326,6 +327,7 @@ func Generate(cfg Config) *Data {
 		}
 		add(g)
 	}
+	st.Grants = catalog.NewGrants(grants)
 	return d
 }
 
@@ -425,10 +427,11 @@ func (d *Data) Apply(ctx context.Context, s store.Store) (int64, error) {
 		return 0, err
 	}
 	const batch = 10_000
-	for lo := 0; lo < len(st.Grants); lo += batch {
-		hi := min(lo+batch, len(st.Grants))
+	grants := st.Grants.All()
+	for lo := 0; lo < len(grants); lo += batch {
+		hi := min(lo+batch, len(grants))
 		v, err = s.Apply(ctx, func(tx store.Tx) error {
-			for _, g := range st.Grants[lo:hi] {
+			for _, g := range grants[lo:hi] {
 				id, err := tx.AddGrant(g)
 				if err != nil {
 					return err

@@ -11,8 +11,8 @@ import (
 func TestShape(t *testing.T) {
 	d := Generate(Default())
 	st := d.State
-	if len(st.Grants) != 100_000 || len(st.Roles) != 1_000 || len(st.Tables) != 10_000 || len(d.Users) != 10_000 {
-		t.Fatalf("grants %d roles %d tables %d users %d", len(st.Grants), len(st.Roles), len(st.Tables), len(d.Users))
+	if st.Grants.Len() != 100_000 || len(st.Roles) != 1_000 || len(st.Tables) != 10_000 || len(d.Users) != 10_000 {
+		t.Fatalf("grants %d roles %d tables %d users %d", st.Grants.Len(), len(st.Roles), len(st.Tables), len(d.Users))
 	}
 	for _, u := range d.Users[:100] {
 		if len(u.Groups) != 20 {

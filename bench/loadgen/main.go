@@ -111,7 +111,7 @@ func run(cfg config) error {
 		return err
 	}
 	fmt.Printf("store: %d grants, %d roles, %d tables, %d memberships, %d column attributes written through store.Apply in %s (policy version %d)\n",
-		len(d.State.Grants), len(d.State.Roles), len(d.State.Tables), len(d.State.Memberships), len(d.State.ColumnAttrs),
+		d.State.Grants.Len(), len(d.State.Roles), len(d.State.Tables), len(d.State.Memberships), len(d.State.ColumnAttrs),
 		stats.D(time.Since(t0)), version)
 
 	// In-process split of the planner's start: open, Load, Compile.
@@ -135,8 +135,8 @@ func run(cfg config) error {
 		t3 := time.Now()
 		_ = st.Close()
 		opens, loads, compiles = append(opens, t1.Sub(t0)), append(loads, t2.Sub(t1)), append(compiles, t3.Sub(t2))
-		if len(state.Grants) != len(d.State.Grants) {
-			return fmt.Errorf("store loaded %d grants, want %d", len(state.Grants), len(d.State.Grants))
+		if state.Grants.Len() != d.State.Grants.Len() {
+			return fmt.Errorf("store loaded %d grants, want %d", state.Grants.Len(), d.State.Grants.Len())
 		}
 	}
 	fmt.Printf("in process (median of 3): sqlite.Open %s, Store.Load %s, policy.Compile %s\n\n",

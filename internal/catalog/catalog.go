@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
@@ -197,48 +198,43 @@ type ColumnAttribute struct {
 }
 
 // State is every row of the policy at one version.
+//
+// A State's slices (and the Grants set) are never written once the State is
+// made: a change makes a new slice (slices.Clip before append, filter into a
+// new slice, PutTable) and a new State holding it, sharing every other
+// field. So a State can be read by any number of goroutines while a policy
+// change builds the next one, and work derived from a field (the compiled
+// index of a role, of the tables) can be reused while the field is the same
+// rows (SameRows).
 type State struct {
 	Version     int64
 	Roles       []string
 	Memberships []Membership
-	Grants      []Grant
+	Grants      Grants
 	Attributes  []string // "ns.tag"
 	Databases   []string
 	Tables      []Table
 	ColumnAttrs []ColumnAttribute
 }
 
-// Clone returns a deep copy of s, so one copy can be changed while the
-// other is still read.
+// Clone returns a State to change: a copy of s's fields, sharing their rows
+// (a change replaces a field, never writes into it). It costs the same for
+// 10 grants as for 100,000.
 func (s *State) Clone() *State {
-	c := &State{
-		Version:     s.Version,
-		Roles:       append([]string(nil), s.Roles...),
-		Memberships: append([]Membership(nil), s.Memberships...),
-		Grants:      make([]Grant, len(s.Grants)),
-		Attributes:  append([]string(nil), s.Attributes...),
-		Databases:   append([]string(nil), s.Databases...),
-		Tables:      make([]Table, len(s.Tables)),
-		ColumnAttrs: append([]ColumnAttribute(nil), s.ColumnAttrs...),
-	}
-	for i, g := range s.Grants {
-		g.Columns = append([]string(nil), g.Columns...)
-		g.Attributes = append([]string(nil), g.Attributes...)
-		ts := make([]Transform, len(g.Transforms))
-		for j, t := range g.Transforms {
-			t.Args = append([]string(nil), t.Args...)
-			ts[j] = t
+	c := *s
+	return &c
+}
+
+// PutTable replaces the table of t's name or adds t, in a new Tables slice.
+func (s *State) PutTable(t Table) {
+	for i, k := range s.Tables {
+		if k.Database == t.Database && k.Name == t.Name {
+			s.Tables = slices.Clone(s.Tables)
+			s.Tables[i] = t
+			return
 		}
-		g.Transforms = ts
-		c.Grants[i] = g
 	}
-	for i, t := range s.Tables {
-		t.Columns = append([]Column(nil), t.Columns...)
-		t.DefinerGroups = append([]string(nil), t.DefinerGroups...)
-		t.ViewReads = append([]ViewRead(nil), t.ViewReads...)
-		c.Tables[i] = t
-	}
-	return c
+	s.Tables = append(slices.Clip(s.Tables), t)
 }
 
 // SortStrings sorts and removes duplicates in place, returning the result.

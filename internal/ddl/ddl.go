@@ -123,8 +123,9 @@ func (b *Batch) change(c Change) {
 	b.dirty = true
 }
 
-// mutable returns the working copy to change, cloned from the caller's state
-// on first use (that state is shared and never written).
+// mutable returns the working copy to change, copied from the caller's
+// state on first use (that state and its rows are shared and never written:
+// a change replaces a field of the copy, see catalog.State).
 func (b *Batch) mutable() *catalog.State {
 	if !b.cloned {
 		b.work = b.work.Clone()
@@ -143,7 +144,7 @@ func (b *Batch) admin() bool { return b.subj.IsAdmin }
 // follow changes in the same batch.
 func (b *Batch) visible() (*policy.Policy, *policy.Subject) {
 	if b.dirty {
-		if pol, err := policy.Compile(b.work, b.opts); err == nil {
+		if pol, err := policy.Recompile(b.view, b.work, b.opts); err == nil {
 			b.view, b.viewSubj = pol, pol.Subject(b.pr)
 		}
 		b.dirty = false

@@ -1,6 +1,7 @@
 package ddl
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -38,19 +39,21 @@ func world(t *testing.T) *catalog.State {
 		GRANT SELECT ON TABLE hr.emp TO ROLE r; GRANT SELECT ON DATABASE hr TO ROLE r`)
 	require.NoError(t, err)
 	out := b.State()
-	for i := range out.Grants { // as the store would number them
-		out.Grants[i].ID = int64(i + 1)
+	ids := map[int64]int64{} // as the store would number them
+	for _, g := range out.Grants.All() {
+		ids[g.ID] = int64(len(ids) + 1)
 	}
+	out.Grants = out.Grants.Renumber(ids)
 	return out
 }
 
 // Statements in, changes out, and the caller's state is never written.
 func TestChangesAreDataAndTheInputIsUntouched(t *testing.T) {
 	st := world(t)
-	before := st.Clone()
+	before := dump(t, st)
 	b, res, err := run(t, st, admin, "DROP DATABASE hr CASCADE; SHOW DATABASES")
 	require.NoError(t, err)
-	require.Equal(t, before, st.Clone(), "the batch wrote the state it was given")
+	require.Equal(t, before, dump(t, st), "the batch wrote the state it was given")
 	require.Equal(t, "database hr dropped with 1 tables and 2 grants", res[0].Message)
 	require.Equal(t, [][]string{}, res[1].Rows, "SHOW sees the batch's own changes")
 	var ops []Op
@@ -59,6 +62,40 @@ func TestChangesAreDataAndTheInputIsUntouched(t *testing.T) {
 	}
 	require.Equal(t, []Op{RemoveGrant, RemoveGrant, DropDatabase}, ops, "the cascade: the grants on the database and its table, then the database")
 	require.Empty(t, b.State().ColumnAttrs)
+}
+
+// Every kind of change leaves the rows it started from as they were: the
+// State it was given is shared with readers of the served policy.
+func TestEveryChangeCopiesOnWrite(t *testing.T) {
+	b, _, err := run(t, world(t), admin, "GRANT ROLE r TO USER u")
+	require.NoError(t, err)
+	st := b.State()
+	before := dump(t, st)
+	for _, sql := range []string{
+		"CREATE ROLE q; GRANT ROLE q TO GROUP g; GRANT ROLE r TO USER u",
+		"REVOKE ROLE r FROM USER u",
+		"CREATE ROLE q; GRANT SELECT(id) ON TABLE hr.emp TO ROLE r; GRANT SELECT ON TABLE hr.emp TO ROLE q",
+		"REVOKE SELECT ON TABLE hr.emp FROM ROLE r",
+		"DROP ROLE r",
+		"CREATE ATTRIBUTE pii.x; ALTER TABLE hr.emp ADD COLUMN ATTRIBUTE id pii.x",
+		"ALTER TABLE hr.emp DROP COLUMN ATTRIBUTE ssn pii.ssn",
+		"CREATE TABLE hr.other (a int); DROP TABLE hr.emp",
+		"CREATE DATABASE fin; DROP DATABASE hr CASCADE",
+	} {
+		_, _, err := run(t, st, admin, sql)
+		require.NoError(t, err, sql)
+		require.Equal(t, before, dump(t, st), "%s wrote the state it was given", sql)
+	}
+}
+
+// dump is every value of st, deeply, as text.
+func dump(t *testing.T, st *catalog.State) string {
+	out, err := json.Marshal(struct {
+		State  *catalog.State
+		Grants []catalog.Grant
+	}{st, st.Grants.All()})
+	require.NoError(t, err)
+	return string(out)
 }
 
 // A refused statement says why, as a domain error, and a batch that fails

@@ -1,6 +1,7 @@
 package ddl
 
 import (
+	"cmp"
 	"slices"
 	"sort"
 	"strings"
@@ -21,7 +22,7 @@ func (b *Batch) createName(kind string, names *[]string, name string, ifNotExist
 		}
 		return Result{}, refuse(AlreadyExists, "%s %s already exists", kind, name)
 	}
-	*names = append(*names, name)
+	*names = append(slices.Clip(*names), name)
 	b.change(Change{Op: op, Name: name})
 	return done("%s %s created", kind, name), nil
 }
@@ -39,10 +40,10 @@ func (b *Batch) dropRole(x policysql.DropRole) (Result, error) {
 	w := b.mutable()
 	w.Roles = remove(w.Roles, x.Name)
 	w.Memberships = filter(w.Memberships, func(m catalog.Membership) bool { return m.Role != x.Name })
-	n := len(w.Grants)
-	w.Grants = filter(w.Grants, func(g catalog.Grant) bool { return g.Role != x.Name })
+	n := len(w.Grants.Role(x.Name))
+	w.Grants = w.Grants.WithoutRole(x.Name)
 	b.change(Change{Op: DropRole, Name: x.Name}) // the store drops its memberships and grants with it
-	return done("role %s dropped with its %d grants", x.Name, n-len(w.Grants)), nil
+	return done("role %s dropped with its %d grants", x.Name, n), nil
 }
 
 func (b *Batch) grantRole(m catalog.Membership) (Result, error) {
@@ -57,7 +58,7 @@ func (b *Batch) grantRole(m catalog.Membership) (Result, error) {
 		return done("role %s is already granted to %s %s", m.Role, strings.ToLower(string(m.Kind)), m.Name), nil
 	}
 	w := b.mutable()
-	w.Memberships = append(w.Memberships, m)
+	w.Memberships = append(slices.Clip(w.Memberships), m)
 	b.change(Change{Op: AddMembership, Membership: m})
 	return done("role %s granted to %s %s", m.Role, strings.ToLower(string(m.Kind)), m.Name), nil
 }
@@ -104,7 +105,7 @@ func (b *Batch) grant(g catalog.Grant) (Result, error) {
 	if err := b.validateGrant(g); err != nil {
 		return Result{}, err
 	}
-	for _, x := range b.work.Grants {
+	for _, x := range b.work.Grants.Role(g.Role) {
 		if x.SameSpec(g) {
 			return done("this grant already exists (id %d)", x.ID), nil
 		}
@@ -112,7 +113,7 @@ func (b *Batch) grant(g catalog.Grant) (Result, error) {
 	b.nextTemp--
 	g.ID = b.nextTemp
 	w := b.mutable()
-	w.Grants = append(w.Grants, g)
+	w.Grants = w.Grants.With(g)
 	b.change(Change{Op: AddGrant, Grant: g})
 	return done("granted %s on %s to role %s", g.Privilege, g.Object, g.Role), nil
 }
@@ -121,12 +122,12 @@ func (b *Batch) revoke(g catalog.Grant) (Result, error) {
 	if err := b.mayAdminister(g.Object); err != nil {
 		return Result{}, err
 	}
-	for i, x := range b.work.Grants {
+	for _, x := range b.work.Grants.Role(g.Role) {
 		if !x.SameSpec(g) {
 			continue
 		}
 		w := b.mutable()
-		w.Grants = append(w.Grants[:i:i], w.Grants[i+1:]...)
+		w.Grants = w.Grants.Without(x.Role, x.ID)
 		b.change(Change{Op: RemoveGrant, GrantID: x.ID})
 		return done("revoked %s on %s from role %s", g.Privilege, g.Object, g.Role), nil
 	}
@@ -224,12 +225,9 @@ func (b *Batch) dropAttribute(x policysql.DropAttribute) (Result, error) {
 		}
 		return Result{}, refuse(NotFound, "attribute %s does not exist", x.Name)
 	}
-	for _, g := range b.work.Grants {
-		used := slices.Contains(g.Attributes, x.Name)
-		for _, t := range g.Transforms {
-			used = used || t.Attribute == x.Name
-		}
-		if used {
+	for _, g := range b.work.Grants.All() {
+		if slices.Contains(g.Attributes, x.Name) ||
+			slices.ContainsFunc(g.Transforms, func(t catalog.Transform) bool { return t.Attribute == x.Name }) {
 			return Result{}, refuse(Precondition,
 				"attribute %s is used by a grant to role %s on %s; revoke such grants first (SHOW GRANTS TO ROLE %s)", x.Name, g.Role, g.Object, g.Role)
 		}
@@ -265,7 +263,7 @@ func (b *Batch) alterColumnAttribute(x policysql.AlterColumnAttribute) (Result, 
 			return done("column %s.%s already has attribute %s", t.FullName(), a.Column, a.Attribute), nil
 		}
 		w := b.mutable()
-		w.ColumnAttrs = append(w.ColumnAttrs, a)
+		w.ColumnAttrs = append(slices.Clip(w.ColumnAttrs), a)
 		b.change(Change{Op: AddColumnAttribute, ColumnAttr: a})
 		return done("attribute %s added to column %s.%s", a.Attribute, t.FullName(), a.Column), nil
 	}
@@ -329,18 +327,13 @@ func (b *Batch) dropDatabase(x policysql.DropDatabase) (Result, error) {
 
 func (b *Batch) dropGrants(on func(catalog.Object) bool) int {
 	w := b.mutable()
-	var keep []catalog.Grant
-	n := 0
-	for _, g := range w.Grants {
-		if !on(g.Object) {
-			keep = append(keep, g)
-			continue
-		}
-		n++
+	var dropped []catalog.Grant
+	w.Grants, dropped = w.Grants.Split(func(g catalog.Grant) bool { return on(g.Object) })
+	slices.SortFunc(dropped, func(a, b catalog.Grant) int { return cmp.Compare(a.ID, b.ID) }) // the store's order, whatever the roles'
+	for _, g := range dropped {
 		b.change(Change{Op: RemoveGrant, GrantID: g.ID})
 	}
-	w.Grants = keep
-	return n
+	return len(dropped)
 }
 
 func (b *Batch) createTable(x policysql.CreateTable) (Result, error) {
@@ -360,8 +353,7 @@ func (b *Batch) createTable(x policysql.CreateTable) (Result, error) {
 		}
 		return Result{}, refuse(AlreadyExists, "table %s already exists", t.FullName())
 	}
-	w := b.mutable()
-	w.Tables = append(w.Tables, t)
+	b.mutable().PutTable(t)
 	b.change(Change{Op: PutTable, TableRow: t})
 	return done("table %s created", t.FullName()), nil
 }
@@ -424,7 +416,7 @@ func grantRow(g catalog.Grant) []string {
 func (b *Batch) showGrantsOn(o catalog.Object) Result {
 	all := b.base.HoldsAll(b.subj, o)
 	var out [][]string
-	for _, g := range sortedGrants(b.work.Grants) {
+	for _, g := range sortedGrants(b.work.Grants.All()) {
 		if g.Object == o && (all || b.subj.HasRole(g.Role)) {
 			out = append(out, grantRow(g))
 		}
@@ -440,7 +432,7 @@ func (b *Batch) showGrantsToRole(role string) (Result, error) {
 		return Result{}, refuse(Denied, "only members of the admin group may list the grants of a role they do not hold")
 	}
 	var out [][]string
-	for _, g := range sortedGrants(b.work.Grants) {
+	for _, g := range sortedGrants(b.work.Grants.Role(role)) {
 		if g.Role == role {
 			out = append(out, grantRow(g))
 		}

@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -107,9 +108,9 @@ func (s *Server) recordDefinitions(ctx context.Context, c *caller, defs []defini
 		}
 		return 0, err
 	}
-	work.Databases = append(work.Databases, newDBs...)
+	work.Databases = append(slices.Clip(work.Databases), newDBs...)
 	for _, v := range rows {
-		putTable(work, v)
+		work.PutTable(v)
 	}
 	work.Version = version
 	if err := s.publish(work); err != nil {
@@ -204,14 +205,4 @@ func containsTable(ts []catalog.Table, t catalog.Table) bool {
 		}
 	}
 	return false
-}
-
-func putTable(st *catalog.State, t catalog.Table) {
-	for i, k := range st.Tables {
-		if k.Database == t.Database && k.Name == t.Name {
-			st.Tables[i] = t
-			return
-		}
-	}
-	st.Tables = append(st.Tables, t)
 }

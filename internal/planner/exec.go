@@ -76,11 +76,7 @@ func (s *Server) execute(ctx context.Context, c *caller, stmts []policysql.Parse
 			return nil, 0, connect.NewError(connect.CodeInternal, fmt.Errorf("the store refused the change (%v); nothing was changed", err))
 		}
 		work := b.State()
-		for i := range work.Grants {
-			if id := work.Grants[i].ID; id < 0 {
-				work.Grants[i].ID = ids[id]
-			}
-		}
+		work.Grants = work.Grants.Renumber(ids)
 		work.Version = v
 		if err := s.publish(work); err != nil {
 			// The store holds the change but it cannot be served: stop

@@ -35,6 +35,18 @@ type Policy struct {
 	databases  map[string]bool
 	// tablesByDB lists known tables per database, sorted, for listings.
 	tablesByDB map[string][]*tableInfo
+	// src are the rows this index was compiled from, for Recompile.
+	src sources
+}
+
+// sources are the State's rows a Policy was compiled from (shared, never
+// written), so Recompile can tell which parts of it still hold.
+type sources struct {
+	roles       []string
+	memberships []catalog.Membership
+	databases   []string
+	tables      []catalog.Table
+	colAttrs    []catalog.ColumnAttribute
 }
 
 type tableKey struct{ db, table string }
@@ -100,6 +112,7 @@ func (v *viewDef) reads(o *Object) bool {
 
 // roleGrants are one role's grants indexed by scope.
 type roleGrants struct {
+	rows    []catalog.Grant // compiled from these (shared with the State)
 	catalog []*grant
 	db      map[string][]*grant
 	table   map[tableKey][]*grant
@@ -122,25 +135,72 @@ type grant struct {
 // Compile builds the index for one policy version. It fails only on rows
 // that cannot have come from a valid statement (a corrupt store), so the
 // caller can refuse to serve rather than guess.
-func Compile(st *catalog.State, opts Options) (*Policy, error) {
+func Compile(st *catalog.State, opts Options) (*Policy, error) { return Recompile(nil, st, opts) }
+
+// Recompile builds the index for st as Compile does, reusing the work of
+// prev (an index of an earlier version, or nil) for every part whose rows st
+// shares with the state prev was compiled from (catalog.SameRows): a grant
+// to one role recompiles that role's grants and the role index, not the
+// other 100,000 grants; a table change rebuilds the table index but no
+// grant. The result is the same as Compile(st, opts) — the differential
+// test holds it to that.
+func Recompile(prev *Policy, st *catalog.State, opts Options) (*Policy, error) {
 	if opts.AdminGroup == "" {
 		opts.AdminGroup = "admin"
 	}
-	p := &Policy{
-		version:    st.Version,
-		adminGroup: strings.ToLower(opts.AdminGroup),
-		roles:      make(map[string]bool, len(st.Roles)),
-		groupRoles: map[string][]string{},
-		userRoles:  map[string][]string{},
-		byRole:     make(map[string]*roleGrants, len(st.Roles)),
-		tables:     make(map[tableKey]*tableInfo, len(st.Tables)),
-		databases:  make(map[string]bool, len(st.Databases)),
-		tablesByDB: map[string][]*tableInfo{},
+	p := &Policy{version: st.Version, adminGroup: strings.ToLower(opts.AdminGroup), src: sources{
+		roles: st.Roles, memberships: st.Memberships, databases: st.Databases, tables: st.Tables, colAttrs: st.ColumnAttrs,
+	}}
+	if prev != nil && prev.adminGroup != p.adminGroup {
+		prev = nil
 	}
-	for _, r := range st.Roles {
-		p.roles[r] = true
+	if prev != nil && catalog.SameRows(prev.src.roles, st.Roles) {
+		p.roles = prev.roles
+	} else {
+		p.roles = make(map[string]bool, len(st.Roles))
+		for _, r := range st.Roles {
+			p.roles[r] = true
+		}
 	}
-	for _, m := range st.Memberships {
+	if prev != nil && catalog.SameRows(prev.src.memberships, st.Memberships) {
+		p.groupRoles, p.userRoles = prev.groupRoles, prev.userRoles
+	} else if err := p.compileMemberships(st.Memberships); err != nil {
+		return nil, err
+	}
+	if prev != nil && catalog.SameRows(prev.src.databases, st.Databases) {
+		p.databases = prev.databases
+	} else {
+		p.databases = make(map[string]bool, len(st.Databases))
+		for _, d := range st.Databases {
+			p.databases[d] = true
+		}
+	}
+	if prev != nil && catalog.SameRows(prev.src.tables, st.Tables) && catalog.SameRows(prev.src.colAttrs, st.ColumnAttrs) {
+		p.tables, p.tablesByDB = prev.tables, prev.tablesByDB
+	} else {
+		p.compileTables(st.Tables, st.ColumnAttrs)
+	}
+	p.byRole = make(map[string]*roleGrants, len(st.Roles))
+	filters := map[string][]policysql.FilterPart{} // many grants share a few filter texts: parse each once
+	for role, rows := range st.Grants.ByRole() {
+		if prev != nil {
+			if rg := prev.byRole[role]; rg != nil && catalog.SameRows(rg.rows, rows) {
+				p.byRole[role] = rg
+				continue
+			}
+		}
+		rg, err := compileRole(rows, filters)
+		if err != nil {
+			return nil, err
+		}
+		p.byRole[role] = rg
+	}
+	return p, nil
+}
+
+func (p *Policy) compileMemberships(ms []catalog.Membership) error {
+	p.groupRoles, p.userRoles = map[string][]string{}, map[string][]string{}
+	for _, m := range ms {
 		m.Name = strings.ToLower(m.Name) // principals' groups and users compare case-insensitively
 		switch m.Kind {
 		case catalog.MemberGroup:
@@ -148,14 +208,17 @@ func Compile(st *catalog.State, opts Options) (*Policy, error) {
 		case catalog.MemberUser:
 			p.userRoles[m.Name] = append(p.userRoles[m.Name], m.Role)
 		default:
-			return nil, fmt.Errorf("membership of role %q has unknown kind %q", m.Role, m.Kind)
+			return fmt.Errorf("membership of role %q has unknown kind %q", m.Role, m.Kind)
 		}
 	}
-	for _, d := range st.Databases {
-		p.databases[d] = true
-	}
-	for i := range st.Tables {
-		t := &st.Tables[i]
+	return nil
+}
+
+func (p *Policy) compileTables(tables []catalog.Table, colAttrs []catalog.ColumnAttribute) {
+	p.tables = make(map[tableKey]*tableInfo, len(tables))
+	p.tablesByDB = map[string][]*tableInfo{}
+	for i := range tables {
+		t := &tables[i]
 		ti := &tableInfo{key: tableKey{t.Database, t.Name}, isView: t.IsView, row: t, view: compileView(t)}
 		p.tables[ti.key] = ti
 		p.tablesByDB[t.Database] = append(p.tablesByDB[t.Database], ti)
@@ -163,7 +226,7 @@ func Compile(st *catalog.State, opts Options) (*Policy, error) {
 	for _, ts := range p.tablesByDB {
 		sort.Slice(ts, func(i, j int) bool { return ts[i].key.table < ts[j].key.table })
 	}
-	for _, a := range st.ColumnAttrs {
+	for _, a := range colAttrs {
 		ti := p.tables[tableKey{a.Database, a.Table}]
 		if ti == nil {
 			continue // attribute on a table dropped meanwhile: nothing to tag
@@ -174,17 +237,15 @@ func Compile(st *catalog.State, opts Options) (*Policy, error) {
 		col := strings.ToLower(a.Column)
 		ti.attrs[col] = append(ti.attrs[col], a.Attribute)
 	}
-	// Many grants share a few filter texts: parse each text once.
-	filters := map[string][]policysql.FilterPart{}
-	for i := range st.Grants {
-		g, err := compileGrant(st.Grants[i], filters)
+}
+
+// compileRole indexes one role's grants by scope.
+func compileRole(rows []catalog.Grant, filters map[string][]policysql.FilterPart) (*roleGrants, error) {
+	rg := &roleGrants{rows: rows, db: map[string][]*grant{}, table: map[tableKey][]*grant{}}
+	for i := range rows {
+		g, err := compileGrant(rows[i], filters)
 		if err != nil {
 			return nil, err
-		}
-		rg := p.byRole[g.src.Role]
-		if rg == nil {
-			rg = &roleGrants{db: map[string][]*grant{}, table: map[tableKey][]*grant{}}
-			p.byRole[g.src.Role] = rg
 		}
 		o := g.src.Object
 		switch o.Scope {
@@ -201,7 +262,7 @@ func Compile(st *catalog.State, opts Options) (*Policy, error) {
 			return nil, fmt.Errorf("grant %d has unknown scope %q", g.src.ID, o.Scope)
 		}
 	}
-	return p, nil
+	return rg, nil
 }
 
 func compileGrant(src catalog.Grant, parsed map[string][]policysql.FilterPart) (*grant, error) {

@@ -159,7 +159,7 @@ func randomWorld(rng *rand.Rand) *world {
 			}
 		}
 		g.Filter = filters[rng.IntN(len(filters))]
-		st.Grants = append(st.Grants, g)
+		st.Grants = st.Grants.With(g)
 	}
 	for i := 0; i < 5; i++ {
 		u := Principal{User: fmt.Sprintf("u%d", i)}
@@ -191,7 +191,7 @@ func (w *world) view() *catalog.Table {
 
 func (w *world) describe() string {
 	var b strings.Builder
-	for _, g := range w.st.Grants {
+	for _, g := range w.st.Grants.All() {
 		fmt.Fprintf(&b, "  %d %s %s %s cols=%v attrs=%v not=%v tr=%v where=%q\n", g.ID, g.Role, g.Privilege, g.Object, g.Columns, g.Attributes, g.AttributesNot, g.Transforms, g.Filter)
 	}
 	for _, m := range w.st.Memberships {
@@ -252,7 +252,7 @@ func (w *world) naive(u Principal, tbl catalog.Table, asked []catalog.Column) na
 		treat []string
 	}
 	var apps []ga
-	for _, g := range w.st.Grants {
+	for _, g := range w.st.Grants.All() {
 		if !roles[g.Role] || (g.Privilege != catalog.PrivSelect && g.Privilege != catalog.PrivAll) {
 			continue
 		}

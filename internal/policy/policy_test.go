@@ -47,11 +47,11 @@ func (f *fixture) role(name string, groups ...string) *fixture {
 }
 
 func (f *fixture) grant(g catalog.Grant) *fixture {
-	g.ID = int64(len(f.st.Grants) + 1)
+	g.ID = int64(f.st.Grants.Len() + 1)
 	if g.Privilege == "" {
 		g.Privilege = catalog.PrivSelect
 	}
-	f.st.Grants = append(f.st.Grants, g)
+	f.st.Grants = f.st.Grants.With(g)
 	return f
 }
 

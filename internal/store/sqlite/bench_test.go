@@ -185,8 +185,8 @@ func BenchmarkLoad100kGrants(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	if len(st.Grants) != benchGrants {
-		b.Fatalf("loaded %d grants", len(st.Grants))
+	if st.Grants.Len() != benchGrants {
+		b.Fatalf("loaded %d grants", st.Grants.Len())
 	}
 	reportCPU(b, cpu0)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/benchGrants, "ns/grant")
@@ -204,8 +204,8 @@ func BenchmarkOpenLoad100kGrants(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(st.Grants) != benchGrants {
-			b.Fatalf("loaded %d grants", len(st.Grants))
+		if st.Grants.Len() != benchGrants {
+			b.Fatalf("loaded %d grants", st.Grants.Len())
 		}
 		if err := s.Close(); err != nil {
 			b.Fatal(err)

@@ -126,7 +126,7 @@ func TestCrashSafety(t *testing.T) {
 			roles[r] = true
 		}
 		granted := map[string]bool{}
-		for _, g := range st.Grants {
+		for _, g := range st.Grants.All() {
 			granted[g.Role] = true
 		}
 		for role, v := range acked {
@@ -139,8 +139,8 @@ func TestCrashSafety(t *testing.T) {
 		if st.Version < maxAcked || st.Version > maxAcked+1 {
 			t.Fatalf("round %d: version %d after SIGKILL, last acknowledged %d", round, st.Version, maxAcked)
 		}
-		if int64(len(st.Roles)) != st.Version || int64(len(st.Grants)) != st.Version {
-			t.Fatalf("round %d: version %d with %d roles and %d grants", round, st.Version, len(st.Roles), len(st.Grants))
+		if int64(len(st.Roles)) != st.Version || int64(st.Grants.Len()) != st.Version {
+			t.Fatalf("round %d: version %d with %d roles and %d grants", round, st.Version, len(st.Roles), st.Grants.Len())
 		}
 		maxAcked = st.Version
 		if err := s.Close(); err != nil {

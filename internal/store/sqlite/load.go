@@ -92,9 +92,11 @@ func (s *Store) Load(ctx context.Context) (st *catalog.State, err error) {
 	if err := rtx.StmtContext(ctx, l.grantCount).QueryRowContext(ctx).Scan(&n); err != nil {
 		return nil, s.wrap("count grants", err)
 	}
-	if st.Grants, err = loadGrants(ctx, rtx.StmtContext(ctx, l.grants), n); err != nil {
+	grants, err := loadGrants(ctx, rtx.StmtContext(ctx, l.grants), n)
+	if err != nil {
 		return nil, s.wrap("load grants", err)
 	}
+	st.Grants = catalog.NewGrants(grants)
 	if st.Attributes, err = loadNames(ctx, rtx.StmtContext(ctx, l.attributes)); err != nil {
 		return nil, s.wrap("load attributes", err)
 	}

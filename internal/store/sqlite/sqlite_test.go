@@ -373,8 +373,8 @@ func TestOddTextRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Version != v || !reflect.DeepEqual(st.Grants, want) {
-		t.Fatalf("grants differ:\n got %#v\nwant %#v", st.Grants, want)
+	if st.Version != v || !reflect.DeepEqual(st.Grants.All(), want) {
+		t.Fatalf("grants differ:\n got %#v\nwant %#v", st.Grants.All(), want)
 	}
 }
 

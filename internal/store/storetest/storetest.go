@@ -95,9 +95,18 @@ func wantErr(t *testing.T, what string, err, target error) {
 	}
 }
 
+// normalized is a State with its grants as one list in ID order and empty
+// lists as nil, for comparison.
+type normalized struct {
+	catalog.State
+	grants []catalog.Grant
+}
+
 // normalize turns empty lists into nil, since a backend may return either.
-func normalize(st *catalog.State) *catalog.State {
-	c := st.Clone()
+// It copies what it changes: a State's rows are shared.
+func normalize(st *catalog.State) normalized {
+	c := normalized{State: *st.Clone(), grants: st.Grants.All()}
+	c.Grants = catalog.Grants{}
 	nilIfEmpty := func(ss []string) []string {
 		if len(ss) == 0 {
 			return nil
@@ -108,15 +117,16 @@ func normalize(st *catalog.State) *catalog.State {
 	if len(c.Memberships) == 0 {
 		c.Memberships = nil
 	}
-	if len(c.Grants) == 0 {
-		c.Grants = nil
+	if len(c.grants) == 0 {
+		c.grants = nil
 	}
-	for i := range c.Grants {
-		g := &c.Grants[i]
+	for i := range c.grants {
+		g := &c.grants[i]
 		g.Columns, g.Attributes = nilIfEmpty(g.Columns), nilIfEmpty(g.Attributes)
 		if len(g.Transforms) == 0 {
 			g.Transforms = nil
 		}
+		g.Transforms = slices.Clone(g.Transforms)
 		for j := range g.Transforms {
 			g.Transforms[j].Args = nilIfEmpty(g.Transforms[j].Args)
 		}
@@ -124,6 +134,7 @@ func normalize(st *catalog.State) *catalog.State {
 	if len(c.Tables) == 0 {
 		c.Tables = nil
 	}
+	c.Tables = slices.Clone(c.Tables)
 	for i := range c.Tables {
 		tb := &c.Tables[i]
 		if len(tb.Columns) == 0 {
@@ -154,11 +165,11 @@ func diff(got, want *catalog.State) string {
 	}
 	section("Roles", g.Roles, w.Roles)
 	section("Memberships", g.Memberships, w.Memberships)
-	if len(g.Grants) != len(w.Grants) {
-		section("Grants", g.Grants, w.Grants)
+	if len(g.grants) != len(w.grants) {
+		section("Grants", g.grants, w.grants)
 	} else {
-		for i := range g.Grants {
-			section(fmt.Sprintf("Grants[%d]", i), g.Grants[i], w.Grants[i])
+		for i := range g.grants {
+			section(fmt.Sprintf("Grants[%d]", i), g.grants[i], w.grants[i])
 		}
 	}
 	section("Attributes", g.Attributes, w.Attributes)
@@ -270,7 +281,7 @@ func populate(t *testing.T, tx store.Tx) *catalog.State {
 		}
 		last = id
 		g.ID = id
-		want.Grants = append(want.Grants, g)
+		want.Grants = want.Grants.With(g)
 	}
 	return want
 }
@@ -289,7 +300,7 @@ func testRoundTrip(t *testing.T, s store.Store) {
 
 	// The result is the caller's: changing it changes nothing stored.
 	got.Roles[0] = "changed"
-	got.Grants[0].Columns[0] = "changed"
+	got.Grants.All()[0].Columns[0] = "changed"
 	got.Tables[1].Columns[0].Name = "changed"
 	got.Tables[2].DefinerGroups[0] = "changed"
 	got.Tables[2].ViewReads[0].Table = "changed"
@@ -382,7 +393,7 @@ func testFailedApply(t *testing.T, s store.Store) {
 		if err := changeEverything(tx); err != nil {
 			return err
 		}
-		if err := tx.RemoveGrant(want.Grants[0].ID); err != nil {
+		if err := tx.RemoveGrant(want.Grants.All()[0].ID); err != nil {
 			return err
 		}
 		return errBoom
@@ -467,7 +478,7 @@ func testDuplicates(t *testing.T, s store.Store) {
 func testMissing(t *testing.T, s store.Store) {
 	want := populated(t, s)
 	var maxID int64
-	for _, g := range want.Grants {
+	for _, g := range want.Grants.All() {
 		maxID = max(maxID, g.ID)
 	}
 	cases := []struct {
@@ -633,7 +644,7 @@ func (f filter) apply(want *catalog.State, v int64) *catalog.State {
 		c.Memberships = slices.DeleteFunc(c.Memberships, f.membership)
 	}
 	if f.grant != nil {
-		c.Grants = slices.DeleteFunc(c.Grants, f.grant)
+		c.Grants, _ = c.Grants.Split(f.grant)
 	}
 	if f.table != nil {
 		c.Tables = slices.DeleteFunc(c.Tables, f.table)
@@ -660,7 +671,7 @@ func testDropRoleCascades(t *testing.T, s store.Store) {
 			t.Errorf("recreated role has old membership %+v", m)
 		}
 	}
-	for _, g := range st.Grants {
+	for _, g := range st.Grants.All() {
 		if g.Role == "analyst" {
 			t.Errorf("recreated role has old grant %+v", g)
 		}
@@ -773,7 +784,7 @@ func testGrantIDs(t *testing.T, s store.Store) {
 	apply(t, s, func(tx store.Tx) error { return tx.RemoveGrant(ids[2]) })
 	apply(t, s, func(tx store.Tx) error { add(tx); return nil })
 	// Remove every grant, then in one Apply remove and add.
-	all := load(t, s).Grants
+	all := load(t, s).Grants.All()
 	apply(t, s, func(tx store.Tx) error {
 		for _, g := range all {
 			ok(t, tx.RemoveGrant(g.ID))
@@ -794,8 +805,8 @@ func testGrantIDs(t *testing.T, s store.Store) {
 		return nil
 	})
 	st := load(t, s)
-	if len(st.Grants) != 1 || st.Grants[0].ID != last {
-		t.Fatalf("grants %+v, want one grant with ID %d", st.Grants, last)
+	if gs := st.Grants.All(); len(gs) != 1 || gs[0].ID != last {
+		t.Fatalf("grants %+v, want one grant with ID %d", gs, last)
 	}
 	// A removed ID stays removed.
 	_, err := s.Apply(context.Background(), func(tx store.Tx) error { return tx.RemoveGrant(ids[0]) })
@@ -845,9 +856,9 @@ func testConcurrentApply(t *testing.T, s store.Store) {
 				return
 			}
 			n := st.Version - v0
-			if st.Version < last || int64(len(st.Roles)) != n || int64(len(st.Grants)) != n {
+			if st.Version < last || int64(len(st.Roles)) != n || int64(st.Grants.Len()) != n {
 				errs <- fmt.Errorf("Load saw version %d (previous %d) with %d roles and %d grants: not one snapshot",
-					st.Version, last, len(st.Roles), len(st.Grants))
+					st.Version, last, len(st.Roles), st.Grants.Len())
 				return
 			}
 			last = st.Version
@@ -875,9 +886,9 @@ func testConcurrentApply(t *testing.T, s store.Store) {
 		}
 	}
 	st := load(t, s)
-	if st.Version != v0+writers*perWriter || len(st.Roles) != writers*perWriter || len(st.Grants) != writers*perWriter {
+	if st.Version != v0+writers*perWriter || len(st.Roles) != writers*perWriter || st.Grants.Len() != writers*perWriter {
 		t.Fatalf("after concurrent Apply: version %d, %d roles, %d grants; want %d, %d, %d",
-			st.Version, len(st.Roles), len(st.Grants), v0+writers*perWriter, writers*perWriter, writers*perWriter)
+			st.Version, len(st.Roles), st.Grants.Len(), v0+writers*perWriter, writers*perWriter, writers*perWriter)
 	}
 }
 
@@ -921,8 +932,10 @@ func testLoadOrder(t *testing.T, s store.Store) {
 	}) {
 		t.Errorf("memberships not ordered by (role, kind, name): %+v", st.Memberships)
 	}
-	if !slices.IsSortedFunc(st.Grants, func(a, b catalog.Grant) int { return int(a.ID - b.ID) }) {
-		t.Errorf("grants not ordered by ID: %+v", st.Grants)
+	for role, gs := range st.Grants.ByRole() {
+		if !slices.IsSortedFunc(gs, func(a, b catalog.Grant) int { return int(a.ID - b.ID) }) {
+			t.Errorf("grants of role %s not ordered by ID: %+v", role, gs)
+		}
 	}
 	if !slices.IsSortedFunc(st.Tables, func(a, b catalog.Table) int {
 		return cmpStrings(a.Database, b.Database, a.Name, b.Name)
@@ -935,9 +948,9 @@ func testLoadOrder(t *testing.T, s store.Store) {
 		t.Errorf("column attributes not ordered by (database, table, column, attribute): %+v", st.ColumnAttrs)
 	}
 	n := len(names)
-	if len(st.Roles) != n || len(st.Memberships) != 4*n || len(st.Grants) != n || len(st.Tables) != 2*n || len(st.ColumnAttrs) != 6*n {
+	if len(st.Roles) != n || len(st.Memberships) != 4*n || st.Grants.Len() != n || len(st.Tables) != 2*n || len(st.ColumnAttrs) != 6*n {
 		t.Errorf("row counts: %d roles, %d memberships, %d grants, %d tables, %d column attributes",
-			len(st.Roles), len(st.Memberships), len(st.Grants), len(st.Tables), len(st.ColumnAttrs))
+			len(st.Roles), len(st.Memberships), st.Grants.Len(), len(st.Tables), len(st.ColumnAttrs))
 	}
 	same(t, "second Load", load(t, s), st)
 }
