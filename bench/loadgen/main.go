@@ -60,6 +60,8 @@ func main() {
 	flag.StringVar(&cfg.clients, "concurrency", "8,32,64", "concurrent clients per throughput phase")
 	flag.IntVar(&cfg.flood, "flood", 32, "concurrent 1,000-column requests of the flooding user in the noisy-neighbour phase (0: skip it)")
 	flag.StringVar(&cfg.noisySlots, "noisy-slots", "0,-1,0", "the planner's --fair-slots in each noisy-neighbour run (0: its default; -1: no sharing)")
+	flag.Float64Var(&cfg.changeRate, "change-rate", 50, "policy changes per second an admin makes during the Authorize phase of the policy-change test (0: skip it)")
+	flag.IntVar(&cfg.changeClients, "change-clients", 8, "concurrent Authorize clients in the policy-change test")
 	flag.Parse()
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
@@ -72,6 +74,8 @@ type config struct {
 	coldRuns                  int
 	seqRequests, wideRequests int
 	phase                     time.Duration
+	changeRate                float64
+	changeClients             int
 	clients                   string
 	flood                     int
 	noisySlots                string
@@ -208,7 +212,7 @@ func run(cfg config) error {
 		MaxIdleConns: 2 * maxClients, MaxIdleConnsPerHost: 2 * maxClients, DisableCompression: true, IdleConnTimeout: time.Minute,
 	}, Timeout: 30 * time.Second}
 	url := "http://" + srv.addr + "/lakegate.v1.PlannerService/Authorize"
-	post := func(c *client, b []byte) (time.Duration, []byte, error) {
+	postTo := func(url string, c *client, b []byte) (time.Duration, []byte, error) {
 		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", c.auth)
@@ -228,6 +232,7 @@ func run(cfg config) error {
 		}
 		return el, out, nil
 	}
+	post := func(c *client, b []byte) (time.Duration, []byte, error) { return postTo(url, c, b) }
 
 	// Warm up: authenticate every session, check the answers once.
 	for i, c := range clients {
@@ -284,23 +289,19 @@ func run(cfg config) error {
 		fmt.Sprintf("1,000 columns (%d B request, %d B response) ×%d", wideBytes, len(wideResp), s2.N),
 		stats.D(s2.P50), stats.D(s2.P90), stats.D(s2.P99), stats.D(s2.Mean), stats.D(s2.Max), stats.Met(s2.P99 <= 5*time.Millisecond))
 
-	// Throughput.
-	fmt.Printf("\nthroughput, standard query, each client its own session and user, %s per phase:\n", cfg.phase)
-	fmt.Printf("  %-8s %12s %14s %9s %9s %16s %8s\n", "clients", "requests/s", "objects/s", "p50", "p99", "server CPU/req", "errors")
-	for _, f := range strings.Split(cfg.clients, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 || n > maxClients {
-			return fmt.Errorf("-concurrency: %q is not a number from 1 to %d", f, maxClients)
-		}
+	// authorizeLoad runs n clients sending the standard query for one phase.
+	type loadResult struct {
+		elapsed       time.Duration
+		lat           []time.Duration
+		objects, errs atomic.Int64
+		lastErr       atomic.Value
+	}
+	authorizeLoad := func(n int) *loadResult {
+		r := &loadResult{}
 		var (
-			wg      sync.WaitGroup
-			mu      sync.Mutex
-			lat     []time.Duration
-			objects atomic.Int64
-			errs    atomic.Int64
-			lastErr atomic.Value
+			wg sync.WaitGroup
+			mu sync.Mutex
 		)
-		cpu0 := srv.cpu()
 		startT := time.Now()
 		deadline := startT.Add(cfg.phase)
 		for i := range n {
@@ -311,32 +312,120 @@ func run(cfg config) error {
 				for time.Now().Before(deadline) {
 					el, _, err := post(c, c.std)
 					if err != nil {
-						errs.Add(1)
-						lastErr.Store(err.Error())
+						r.errs.Add(1)
+						r.lastErr.Store(err.Error())
 						continue
 					}
 					mine = append(mine, el)
-					objects.Add(int64(c.stdObjects))
+					r.objects.Add(int64(c.stdObjects))
 				}
 				mu.Lock()
-				lat = append(lat, mine...)
+				r.lat = append(r.lat, mine...)
 				mu.Unlock()
 			}(clients[i])
 		}
 		wg.Wait()
-		el := time.Since(startT)
+		r.elapsed = time.Since(startT)
+		return r
+	}
+
+	// Throughput.
+	fmt.Printf("\nthroughput, standard query, each client its own session and user, %s per phase:\n", cfg.phase)
+	fmt.Printf("  %-8s %12s %14s %9s %9s %16s %8s\n", "clients", "requests/s", "objects/s", "p50", "p99", "server CPU/req", "errors")
+	for _, f := range strings.Split(cfg.clients, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > maxClients {
+			return fmt.Errorf("-concurrency: %q is not a number from 1 to %d", f, maxClients)
+		}
+		cpu0 := srv.cpu()
+		r := authorizeLoad(n)
 		cpu := srv.cpu() - cpu0
-		s := stats.Of(lat)
-		rps := float64(s.N) / el.Seconds()
+		s := stats.Of(r.lat)
+		rps, ops := float64(s.N)/r.elapsed.Seconds(), float64(r.objects.Load())/r.elapsed.Seconds()
 		fmt.Printf("  %-8d %12.0f %14.0f %9s %9s %16s %8d   target ≥ 20,000 decisions/s: requests %s, objects %s\n",
-			n, rps, float64(objects.Load())/el.Seconds(), stats.D(s.P50), stats.D(s.P99),
-			stats.D(time.Duration(float64(cpu)/float64(max(1, s.N)))), errs.Load(),
-			stats.Met(rps >= 20000), stats.Met(float64(objects.Load())/el.Seconds() >= 20000))
-		if e := lastErr.Load(); e != nil {
+			n, rps, ops, stats.D(s.P50), stats.D(s.P99),
+			stats.D(time.Duration(float64(cpu)/float64(max(1, s.N)))), r.errs.Load(),
+			stats.Met(rps >= 20000), stats.Met(ops >= 20000))
+		if e := r.lastErr.Load(); e != nil {
 			fmt.Printf("  last error: %v\n", e)
 		}
 	}
 	fmt.Printf("\nserver after the run: RSS %s, tables recorded from read requests: %d (reads never write: must be 0)\n", srv.rss(), srv.learned())
+
+	// Policy changes: an admin grants and revokes one table grant over
+	// ExecuteSql, first as fast as one client can, then at -change-rate while
+	// -change-clients clients authorize, against the same clients without
+	// changes.
+	if cfg.changeRate > 0 {
+		if cfg.changeClients < 1 || cfg.changeClients > maxClients {
+			return fmt.Errorf("-change-clients: %d is not a number from 1 to %d", cfg.changeClients, maxClients)
+		}
+		tok, err := authn.SignToken(key, authn.TokenSpec{User: "admin@example.com", Groups: []string{"admin"}, TTL: time.Hour}, time.Now())
+		if err != nil {
+			return err
+		}
+		admin := &client{auth: "Bearer " + tok}
+		execURL := "http://" + srv.addr + "/lakegate.v1.PlannerService/ExecuteSql"
+		change := func(i int) (time.Duration, error) {
+			sql := "GRANT SELECT ON TABLE db_01.t_001 TO ROLE role_0500"
+			if i%2 == 1 {
+				sql = "REVOKE SELECT ON TABLE db_01.t_001 FROM ROLE role_0500"
+			}
+			b, _ := json.Marshal(map[string]string{"sql": sql, "sessionId": "loadgen-admin"})
+			el, _, err := postTo(execURL, admin, b)
+			return el, err
+		}
+		var lat []time.Duration
+		deadline := time.Now().Add(cfg.phase)
+		t0 := time.Now()
+		for i := 0; time.Now().Before(deadline); i++ {
+			el, err := change(i)
+			if err != nil {
+				return fmt.Errorf("policy change %d: %w", i, err)
+			}
+			lat = append(lat, el)
+		}
+		cs := stats.Of(lat)
+		rate := float64(cs.N) / time.Since(t0).Seconds()
+		fmt.Printf("\npolicy changes, one admin client, GRANT/REVOKE of one table grant on the %d-grant store, %s:\n", d.State.Grants.Len(), cfg.phase)
+		fmt.Printf("  %.0f changes/s, p50 %s, p99 %s, max %s   target ≥ 50 changes/s: %s\n",
+			rate, stats.D(cs.P50), stats.D(cs.P99), stats.D(cs.Max), stats.Met(rate >= 50))
+
+		quiet := authorizeLoad(cfg.changeClients)
+		var (
+			changes atomic.Int64
+			stop    = make(chan struct{})
+			done    = make(chan error, 1)
+		)
+		go func() {
+			tick := time.NewTicker(time.Duration(float64(time.Second) / cfg.changeRate))
+			defer tick.Stop()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					done <- nil
+					return
+				case <-tick.C:
+				}
+				if _, err := change(i); err != nil {
+					done <- err
+					return
+				}
+				changes.Add(1)
+			}
+		}()
+		busy := authorizeLoad(cfg.changeClients)
+		close(stop)
+		if err := <-done; err != nil {
+			return fmt.Errorf("policy change during the Authorize load: %w", err)
+		}
+		q, bz := stats.Of(quiet.lat), stats.Of(busy.lat)
+		qr, br := float64(q.N)/quiet.elapsed.Seconds(), float64(bz.N)/busy.elapsed.Seconds()
+		fmt.Printf("  Authorize, %d clients, %s each: without changes %.0f req/s (p99 %s); with %.0f changes/s %.0f req/s (p99 %s), ratio %.3f, errors %d   target ratio ≥ 0.90: %s\n",
+			cfg.changeClients, cfg.phase, qr, stats.D(q.P99), float64(changes.Load())/busy.elapsed.Seconds(), br, stats.D(bz.P99),
+			br/qr, quiet.errs.Load()+busy.errs.Load(), stats.Met(br/qr >= 0.90))
+		fmt.Printf("  server after the changes: RSS %s\n", srv.rss())
+	}
 
 	// Noisy neighbour: one user floods with wide requests while another sends
 	// the standard query one at a time; the polite user's latency with the
