@@ -87,9 +87,20 @@ type Options struct {
 	// MaxAge deletes rotated files rotated longer ago than this (checked at
 	// each rotation and at Open). 0 keeps them whatever their age.
 	MaxAge time.Duration
-	// Logger receives the log's own errors and warnings (default slog.Default()).
+	// Logger receives the log's own errors and warnings (default
+	// slog.Default()), and the records Close could not write to disk.
 	Logger *slog.Logger
+	// CloseRetry is how long Close keeps retrying a failing disk before it
+	// writes the records it still holds to Logger (default
+	// DefaultCloseRetry).
+	CloseRetry time.Duration
 }
+
+// DefaultCloseRetry is Options.CloseRetry's default.
+const DefaultCloseRetry = 5 * time.Second
+
+// closeRetryEvery is how often Close retries a failing disk.
+const closeRetryEvery = 100 * time.Millisecond
 
 // Log is an open audit log. Its methods are safe for concurrent use.
 type Log struct {
@@ -108,6 +119,9 @@ type Log struct {
 	closeErr  error
 	warned    atomic.Bool
 	dropped   atomic.Uint64
+	spilled   atomic.Uint64
+	// closeRetry is how long Close keeps retrying a failing disk.
+	closeRetry time.Duration
 
 	unlock func()
 }
@@ -141,7 +155,11 @@ func Open(dir string, opts Options) (*Log, error) {
 		unlock()
 		return nil, err
 	}
-	return start(dir, logger, w, unlock), nil
+	l := start(dir, logger, w, unlock)
+	if opts.CloseRetry > 0 {
+		l.closeRetry = opts.CloseRetry
+	}
+	return l, nil
 }
 
 // start runs the background writer over w.
@@ -155,6 +173,8 @@ func start(dir string, logger *slog.Logger, w *writer, unlock func()) *Log {
 		done:    make(chan struct{}),
 		unlock:  unlock,
 		w:       w,
+
+		closeRetry: DefaultCloseRetry,
 	}
 	go l.run(w)
 	return l
@@ -228,10 +248,12 @@ func (l *Log) Failing() error {
 	return nil
 }
 
-// Dropped is the number of records that were lost: written after Close, or
-// still unwritten when Close gave up on a failing disk. It must stay 0; it is
-// exposed for metrics and alerts.
+// Dropped is the number of records that were lost: written after Close.
 func (l *Log) Dropped() uint64 { return l.dropped.Load() }
+
+// Spilled is the number of records Close could not write to the audit
+// file (the disk kept failing) and wrote to the process log instead.
+func (l *Log) Spilled() uint64 { return l.spilled.Load() }
 
 func encode(r *Record) *bytes.Buffer {
 	if r.RequestTime.IsZero() {
@@ -331,12 +353,27 @@ func (l *Log) drain(w *writer) bool {
 	}
 }
 
-// finish runs once the channel is closed and empty.
+// finish runs once the channel is closed and empty. While the disk fails
+// it keeps trying for closeRetry; records it still cannot write are not
+// dropped: each goes, whole, to the process log as an ERROR with the
+// record's JSON text ("record"), where log collection keeps it, and is
+// counted (Spilled).
 func (l *Log) finish(w *writer) {
-	lost, err := w.close()
-	if lost > 0 {
-		l.dropped.Add(lost)
-		l.logger.Error("audit records lost: the disk failed until Close", "records", lost, "err", err)
+	for deadline := time.Now().Add(l.closeRetry); w.failing() && len(w.buf) > 0 && time.Now().Before(deadline); {
+		time.Sleep(min(closeRetryEvery, time.Until(deadline)))
+		w.writeOut()
 	}
+	unwritten, err := w.close()
 	l.closeErr = err
+	if len(unwritten) == 0 {
+		return
+	}
+	n := 0
+	for line := range bytes.Lines(unwritten) {
+		l.logger.Error("audit record not written: the audit disk failed until shutdown; the record is kept here",
+			"record", string(bytes.TrimSuffix(line, []byte{'\n'})), "err", err)
+		n++
+	}
+	l.spilled.Add(uint64(n))
+	l.logger.Error("audit records written to the process log instead of the audit file", "records", n, "dir", l.dir, "err", err)
 }

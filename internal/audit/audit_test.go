@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -596,23 +597,101 @@ func TestDiskFailureKeepsRecords(t *testing.T) {
 	require.Len(t, readAll(t, dir, Query{}), 10)
 }
 
-func TestCloseOnFailedDiskCountsDropped(t *testing.T) {
+// Records the disk will not take by the time the log closes are not
+// dropped: Close retries for CloseRetry, then writes each, whole, to the
+// process log.
+func TestCloseOnFailedDiskKeepsRecordsInTheProcessLog(t *testing.T) {
 	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
 	if err != nil {
 		t.Skip("no /dev/full here")
 	}
 	dir := t.TempDir()
-	w, err := openWriter(dir, Options{MaxFileBytes: DefaultMaxFileBytes}, quiet)
+	var logged bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logged, nil))
+	w, err := openWriter(dir, Options{MaxFileBytes: DefaultMaxFileBytes}, logger)
 	require.NoError(t, err)
 	w.f.Close()
 	w.f = full
-	l := start(dir, quiet, w, func() {})
+	l := start(dir, logger, w, func() {})
+	l.closeRetry = 300 * time.Millisecond
 	for i := range 25 {
 		l.Write(sample(i))
 	}
 	require.Error(t, l.Flush(), "Flush reports the failing disk")
 	require.Error(t, l.Close())
-	require.Equal(t, uint64(25), l.Dropped())
+	require.Zero(t, l.Dropped())
+	require.Equal(t, uint64(25), l.Spilled())
+	got := spilledRecords(t, logged.Bytes())
+	require.Len(t, got, 25)
+	for i, r := range got {
+		require.Equal(t, sample(i).RequestID, r.RequestID)
+	}
+}
+
+// A short write leaves part of a record in the file; the record stays whole
+// in the writer until it is all written, so what Close hands over is whole
+// records, and the next Open removes the torn head from the file.
+func TestShortWriteKeepsTheRecordWhole(t *testing.T) {
+	dir := t.TempDir()
+	var logged bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logged, nil))
+	w, err := openWriter(dir, Options{MaxFileBytes: DefaultMaxFileBytes}, logger)
+	require.NoError(t, err)
+	first := encode(ptr(sample(0))).Bytes()
+	short := &shortFile{f: w.f.(*os.File), room: len(first) + 17} // the first record, then 17 bytes of the second
+	w.f = short
+	l := start(dir, logger, w, func() {})
+	l.closeRetry = 200 * time.Millisecond
+	for i := range 3 {
+		l.Write(sample(i))
+	}
+	require.Error(t, l.Flush())
+	require.Error(t, l.Close())
+	got := spilledRecords(t, logged.Bytes())
+	require.Len(t, got, 2, "the second record (17 bytes of it on disk) and the third")
+	require.Equal(t, []string{"req-000001", "req-000002"}, []string{got[0].RequestID, got[1].RequestID})
+
+	l2, err := Open(dir, Options{Logger: quiet})
+	require.NoError(t, err)
+	require.NoError(t, l2.Close())
+	recs := readAll(t, dir, Query{})
+	require.Len(t, recs, 1, "the torn head of the second record is removed at the next Open")
+	require.Equal(t, "req-000000", recs[0].RequestID)
+}
+
+// shortFile takes room bytes, then fails every write with ENOSPC.
+type shortFile struct {
+	f    *os.File
+	room int
+}
+
+func (s *shortFile) Write(p []byte) (int, error) {
+	n := min(len(p), s.room)
+	n, err := s.f.Write(p[:n])
+	s.room -= n
+	if err == nil && n < len(p) {
+		err = syscall.ENOSPC
+	}
+	return n, err
+}
+func (s *shortFile) Sync() error  { return s.f.Sync() }
+func (s *shortFile) Close() error { return s.f.Close() }
+
+// spilledRecords are the audit records a JSON process log holds.
+func spilledRecords(t *testing.T, log []byte) []Record {
+	t.Helper()
+	var out []Record
+	for line := range bytes.Lines(log) {
+		var entry struct{ Record string }
+		require.NoError(t, json.Unmarshal(line, &entry))
+		if entry.Record == "" {
+			continue
+		}
+		var r Record
+		require.NoError(t, json.Unmarshal([]byte(entry.Record), &r), entry.Record)
+		out = append(out, r)
+	}
+	return out
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -40,9 +40,14 @@ type writer struct {
 	// state publishes the current write failure (nil: healthy) to Log.Failing.
 	state atomic.Pointer[error]
 
-	f        *os.File
-	size     int64  // bytes of f already written
-	buf      []byte // encoded records not yet written (may start mid-record after a short write)
+	f    file
+	size int64 // bytes of f already written
+	// buf holds the encoded records not yet written in full; the first
+	// partial bytes of them (after a short write) are already in the file.
+	// A record leaves buf only once it is all written, so the records
+	// still held at the end are whole (Log.finish).
+	buf      []byte
+	partial  int
 	unsynced bool
 
 	lastWrite     time.Time
@@ -116,14 +121,17 @@ func (w *writer) add(rec []byte) {
 // write the rest stays queued and the next call resumes where it stopped.
 func (w *writer) writeOut() error {
 	w.lastWrite = time.Now()
-	if len(w.buf) == 0 {
+	if len(w.buf) == w.partial {
 		return w.err
 	}
-	n, err := w.f.Write(w.buf)
+	n, err := w.f.Write(w.buf[w.partial:])
 	if n > 0 {
 		w.size += int64(n)
 		w.unsynced = true
-		w.buf = w.buf[:copy(w.buf, w.buf[n:])]
+		written := w.partial + n
+		whole := bytes.LastIndexByte(w.buf[:written], '\n') + 1 // records written in full
+		w.buf = w.buf[:copy(w.buf, w.buf[whole:])]
+		w.partial = written - whole
 	}
 	if cap(w.buf) > 4*batchBytes && len(w.buf) < batchBytes {
 		w.buf = append(make([]byte, 0, batchBytes+batchBytes/4), w.buf...) // give back a backlog's memory
@@ -243,17 +251,25 @@ func (w *writer) prune(rotated []rotatedFile) {
 	}
 }
 
-// close writes, fsyncs and closes the current file. It returns how many
-// records could not be written and why.
-func (w *writer) close() (lost uint64, err error) {
+// close writes, fsyncs and closes the current file. It returns the records
+// that could not be written in full (whole, one per line) and why.
+func (w *writer) close() (unwritten []byte, err error) {
 	err = w.sync()
 	if cerr := w.f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("audit: close: %w", cerr)
 	}
-	// Every record ends with a newline, including the tail of one that was
-	// written in part.
-	lost = uint64(bytes.Count(w.buf, []byte{'\n'}))
-	return lost, err
+	if err == nil {
+		return nil, nil
+	}
+	return w.buf, err
+}
+
+// file is what the writer needs of the current audit file (an *os.File;
+// tests substitute failing ones).
+type file interface {
+	Write(p []byte) (int, error)
+	Sync() error
+	Close() error
 }
 
 func rotatedName(t time.Time) string {
