@@ -162,6 +162,16 @@ func Open(dir string, opts Options) (*Log, error) {
 	return l, nil
 }
 
+// Lock takes the lock a running Log holds on dir (ErrLocked while a
+// process, such as a planner, writes there), for maintenance that must not
+// run beside it; call the returned function to release it.
+func Lock(dir string) (func(), error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("audit: create directory: %w", err)
+	}
+	return lockDir(filepath.Join(dir, lockFile))
+}
+
 // start runs the background writer over w.
 func start(dir string, logger *slog.Logger, w *writer, unlock func()) *Log {
 	l := &Log{

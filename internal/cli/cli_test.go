@@ -2,12 +2,20 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/require"
+
+	"github.com/lakegate/lakegate/internal/audit"
+	"github.com/lakegate/lakegate/internal/planner"
+	"github.com/lakegate/lakegate/internal/store"
+	"github.com/lakegate/lakegate/internal/store/sqlite"
 )
 
 func TestEnvNames(t *testing.T) {
@@ -96,4 +104,45 @@ func TestAuthorizeDoesNotDefineViews(t *testing.T) {
 		t.Setenv("OKERA_TOKEN", "x")
 		require.ErrorContains(t, root.Execute(), "leave out --view")
 	}
+}
+
+// lakegate store: a backup of a live data directory restores only with the
+// planner stopped, and then moves the policy watermark to the backup's
+// version so that the planner starts on it.
+func TestStoreBackupAndRestore(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	st, err := sqlite.Open(context.Background(), data, nil)
+	require.NoError(t, err)
+	_, err = st.Apply(context.Background(), func(tx store.Tx) error { return tx.CreateRole("r") })
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+	run := func(args ...string) (string, error) {
+		cmd := newStore()
+		var out bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		cmd.SetArgs(append(args, "--data-dir", data))
+		err := cmd.ExecuteContext(context.Background())
+		return out.String(), err
+	}
+	backup := filepath.Join(dir, "backup.db")
+	out, err := run("backup", "--out", backup)
+	require.NoError(t, err)
+	require.Contains(t, out, "backed up policy version 1")
+
+	unlock, err := audit.Lock(planner.AuditDir(data)) // as a running planner holds it
+	require.NoError(t, err)
+	_, err = run("restore", "--from", backup)
+	require.ErrorContains(t, err, "a planner is running")
+	unlock()
+
+	require.NoError(t, os.WriteFile(filepath.Join(planner.AuditDir(data), "policy-version"), []byte("7\n"), 0o600))
+	out, err = run("restore", "--from", backup)
+	require.NoError(t, err)
+	require.Contains(t, out, "restored policy version 1")
+	require.Contains(t, out, "the 6 changes after version 1 are undone")
+	mark, err := os.ReadFile(filepath.Join(planner.AuditDir(data), "policy-version"))
+	require.NoError(t, err)
+	require.Equal(t, "1\n", string(mark))
 }

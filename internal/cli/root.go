@@ -53,7 +53,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		}
 		return setupLogging(cmd, stderr)
 	}
-	root.AddCommand(newServe(), newKeygen(), newToken(), newSQL(), newAuthorize(), newWhoAmI(), newAudit(), newDatabricks(), newEnsemble(), newVersion())
+	root.AddCommand(newServe(), newKeygen(), newToken(), newSQL(), newAuthorize(), newWhoAmI(), newAudit(), newStore(), newDatabricks(), newEnsemble(), newVersion())
 	return root
 }
 

@@ -169,7 +169,7 @@ func New(ctx context.Context, cfg Config, st store.Store, dataDir string) (*Serv
 	}
 	auditDir := cfg.AuditDir
 	if auditDir == "" {
-		auditDir = filepath.Join(dataDir, "audit")
+		auditDir = AuditDir(dataDir)
 	}
 	s.audit, err = audit.Open(auditDir, audit.Options{MaxFileBytes: cfg.AuditMaxBytes, MaxFiles: cfg.AuditMaxFiles, MaxAge: cfg.AuditMaxAge, Logger: cfg.Logger})
 	if err != nil {

@@ -93,3 +93,24 @@ func (s *Server) markCommitted(version int64) {
 		s.log.Error("could not record the committed policy version outside the store", "file", s.watermark, "version", version, "err", err)
 	}
 }
+
+// AuditDir is the audit directory of a planner on dataDir (Config.AuditDir
+// unset), where its watermark lives.
+func AuditDir(dataDir string) string { return filepath.Join(dataDir, "audit") }
+
+// ResetWatermark records version as the last committed policy version of
+// the planner whose audit directory is auditDir: after an operator restored
+// the store from a backup on purpose, so that the planner starts on it
+// without --accept-policy-rollback. It returns the version it replaced
+// (-1: none). The planner must not be running.
+func ResetWatermark(auditDir string, version int64) (int64, error) {
+	path := filepath.Join(auditDir, watermarkFile)
+	old, ok, err := readWatermark(path)
+	if !ok || err != nil {
+		old = -1
+	}
+	if err := writeWatermark(path, version); err != nil {
+		return old, fmt.Errorf("record policy version %d in %s: %w", version, path, err)
+	}
+	return old, nil
+}

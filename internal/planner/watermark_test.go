@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -10,6 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lakegate/lakegate/internal/authn"
+	"github.com/lakegate/lakegate/internal/catalog"
+	"github.com/lakegate/lakegate/internal/policy"
+	"github.com/lakegate/lakegate/internal/policysql"
 	"github.com/lakegate/lakegate/internal/store"
 	"github.com/lakegate/lakegate/internal/store/sqlite"
 )
@@ -93,4 +97,74 @@ func TestStoreBehindTheWatermarkIsRefused(t *testing.T) {
 	s, err = start(false)
 	require.NoError(t, err)
 	s.close()
+}
+
+// Issue 13, the resurrected REVOKE: a flipped byte in the write-ahead log's
+// last frame makes SQLite drop the last transaction silently (its checksum
+// no longer matches), so the store comes back one version older — with the
+// REVOKE undone and the user allowed again. The watermark refuses it.
+func TestTamperedWALIsRefused(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	live, crashed := filepath.Join(dir, "live"), filepath.Join(dir, "crashed")
+	newPlanner := func(data string, accept bool) (*Server, error) {
+		st, err := sqlite.Open(ctx, data, nil)
+		if err != nil {
+			return nil, err
+		}
+		cfg := Config{Auth: authn.Config{AcceptSelfSigned: true}, Logger: slog.New(slog.DiscardHandler), AcceptPolicyRollback: accept}
+		return New(ctx, cfg, st, data)
+	}
+	exec := func(s *Server, sql string) int64 {
+		t.Helper()
+		stmts, err := policysql.Parse(sql)
+		require.NoError(t, err)
+		c := &caller{principal: &authn.Principal{User: "root", Groups: []string{"admin"}}, requestID: "t"}
+		c.snap = s.snapshot()
+		c.subject = c.snap.policy.Subject(toPolicyPrincipal(c.principal))
+		_, v, err := s.execute(ctx, c, stmts)
+		require.NoError(t, err, sql)
+		return v
+	}
+	allowed := func(s *Server) bool {
+		p := s.snapshot().policy
+		sub := p.Subject(policy.Principal{User: "alice"})
+		return p.Authorize(sub, []policy.Object{{Database: "db_05", Table: "t", Action: catalog.PrivSelect}})[0].Allowed
+	}
+
+	s, err := newPlanner(live, false)
+	require.NoError(t, err)
+	exec(s, "CREATE ROLE r; GRANT ROLE r TO USER alice; CREATE DATABASE db_05; CREATE TABLE db_05.t (a int); GRANT SELECT ON DATABASE db_05 TO ROLE r")
+	require.True(t, allowed(s))
+	revoked := exec(s, "REVOKE SELECT ON DATABASE db_05 FROM ROLE r")
+	require.False(t, allowed(s))
+	// A copy of the data directory as a crash leaves it: the REVOKE is in
+	// the write-ahead log, not yet checkpointed into the database file.
+	for _, f := range []string{sqlite.FileName, sqlite.FileName + "-wal", filepath.Join("audit", watermarkFile)} {
+		b, err := os.ReadFile(filepath.Join(live, f))
+		require.NoError(t, err, f)
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(crashed, f)), 0o700))
+		require.NoError(t, os.WriteFile(filepath.Join(crashed, f), b, 0o600))
+	}
+	s.close()
+
+	// Flip one byte in the last frame (the REVOKE's commit).
+	wal := filepath.Join(crashed, sqlite.FileName+"-wal")
+	b, err := os.ReadFile(wal)
+	require.NoError(t, err)
+	require.Greater(t, len(b), 32+24+4096, "the REVOKE must still be in the write-ahead log")
+	b[len(b)-100] ^= 0x01
+	require.NoError(t, os.WriteFile(wal, b, 0o600))
+
+	_, err = newPlanner(crashed, false)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), fmt.Sprintf("last committed version %d", revoked))
+
+	// What the refusal prevents: the store as SQLite now reads it has the
+	// REVOKE undone, and alice would read db_05 again.
+	s, err = newPlanner(crashed, true)
+	require.NoError(t, err)
+	defer s.close()
+	require.Less(t, s.snapshot().policy.Version(), revoked)
+	require.True(t, allowed(s), "the tampered log resurrects the grant: the watermark is what stops it")
 }

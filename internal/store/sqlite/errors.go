@@ -45,12 +45,18 @@ func isCorruption(err error) bool {
 
 // corrupt builds the error for a damaged store file: which file, what is
 // wrong and what to do about it.
-func corrupt(path, detail string) error {
-	return fmt.Errorf("%w: %s: %s. lakegate cannot use this file: stop lakegate, move %s aside together with "+
-		"any %s-wal and %s-shm beside it, and restore the store from a backup (or start again with an empty store, "+
-		"whose roles, grants and attributes must then be recreated)",
-		store.ErrCorrupt, path, detail, path, FileName, FileName)
+func corrupt(path, detail string) error { return &corruptError{path: path, detail: detail} }
+
+type corruptError struct{ path, detail string }
+
+func (e *corruptError) Error() string {
+	return fmt.Sprintf("%v: %s: %s. lakegate cannot use this file: stop lakegate, move %s aside together with "+
+		"any %s-wal and %s-shm beside it, and restore the store from a backup (lakegate store restore; or start again "+
+		"with an empty store, whose roles, grants and attributes must then be recreated)",
+		store.ErrCorrupt, e.path, e.detail, e.path, FileName, FileName)
 }
+
+func (e *corruptError) Unwrap() error { return store.ErrCorrupt }
 
 // wrap adds the file and, for damage SQLite detects, ErrCorrupt to err.
 func (s *Store) wrap(op string, err error) error {
