@@ -201,7 +201,14 @@ func (s *Server) record(c *caller, r audit.Record) {
 // they are on disk, before the change commits: every committed change has
 // its record (at least once). If the records cannot be written the change
 // must not be made.
-func (s *Server) recordAhead(c *caller, rs ...audit.Record) error {
+//
+// It starts the commit of a validated change, which from here on mostly
+// waits for the disk (the audit fsync, the store's commit, the watermark):
+// the request gives its fair-share slot back first (leaveGate), so that
+// Authorize calls are not held up by an admin's fsyncs. Changes are
+// serialised by s.ddl, so at most one runs outside the gate.
+func (s *Server) recordAhead(ctx context.Context, c *caller, rs ...audit.Record) error {
+	leaveGate(ctx)
 	for _, r := range rs {
 		s.record(c, r)
 	}

@@ -85,7 +85,7 @@ func (s *Server) recordDefinitions(ctx context.Context, c *caller, defs []defini
 	for i, v := range rows {
 		recs[i] = definitionRecord(c, v)
 	}
-	if err := s.recordAhead(c, recs...); err != nil {
+	if err := s.recordAhead(ctx, c, recs...); err != nil {
 		return 0, err
 	}
 	version, err := s.store.Apply(ctx, func(tx store.Tx) error {

@@ -55,7 +55,7 @@ func (s *Server) execute(ctx context.Context, c *caller, stmts []policysql.Parse
 		for i, p := range stmts {
 			recs[i] = audit.Record{StatementType: p.Stmt.Kind(), Statement: p.Text, Outcome: "ok"}
 		}
-		if err := s.recordAhead(c, recs...); err != nil {
+		if err := s.recordAhead(ctx, c, recs...); err != nil {
 			return nil, 0, err
 		}
 		ids := map[int64]int64{} // temporary grant IDs → the store's

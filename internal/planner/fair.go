@@ -2,6 +2,7 @@ package planner
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -97,7 +99,28 @@ func (s *Server) fair(next http.Handler) http.Handler {
 			_ = connect.NewErrorWriter().Write(w, r, err)
 			return
 		}
-		defer release()
-		next.ServeHTTP(w, r)
+		t := &turn{release: release}
+		defer t.leave()
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), turnKey{}, t)))
 	})
+}
+
+// turn is a request's fair-share slot, held until the request is answered
+// or it leaves the gate early (leaveGate).
+type turn struct {
+	once    sync.Once
+	release func()
+}
+
+func (t *turn) leave() { t.once.Do(t.release) }
+
+type turnKey struct{}
+
+// leaveGate gives the request's fair-share slot back before its work is
+// done, for work that waits on the disk rather than using a CPU; a request
+// without a slot (no gate) is unaffected.
+func leaveGate(ctx context.Context) {
+	if t, ok := ctx.Value(turnKey{}).(*turn); ok {
+		t.leave()
+	}
 }

@@ -107,3 +107,53 @@ func TestOversizeBodyIs413(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	require.Contains(t, string(b), "at most 4194304")
 }
+
+// A request that leaves the gate (a validated policy change, while it waits
+// for the disk) gives its slot to the next caller at once, and its own
+// answer later releases nothing twice.
+func TestLeavingTheGateFreesTheSlot(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.FairSlots = 1 })
+	left, proceed := make(chan struct{}), make(chan struct{})
+	h := e.srv.fair(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			leaveGate(r.Context())
+			close(left)
+			<-proceed // the disk
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	get := func(path string) int {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader("{}"))
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	done := make(chan int)
+	go func() { done <- get("/slow") }()
+	<-left
+	fast := make(chan int)
+	go func() { fast <- get("/fast") }()
+	select {
+	case code := <-fast:
+		require.Equal(t, http.StatusNoContent, code)
+	case <-time.After(5 * time.Second):
+		close(proceed)
+		t.Fatal("the slot was not given back: the second request waits for the first one's disk")
+	}
+	close(proceed)
+	require.Equal(t, http.StatusNoContent, <-done)
+	for range 5 { // one slot still, not two (no double release) and not zero (no leak)
+		require.Equal(t, http.StatusNoContent, get("/fast"))
+	}
+	hold, err := e.srv.gate.Enter(context.Background(), "x")
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err = e.srv.gate.Enter(ctx, "y")
+	require.Error(t, err, "a second slot appeared: a turn was released twice")
+	hold()
+}
