@@ -20,6 +20,9 @@ import (
 type Grants struct {
 	byRole map[string][]Grant // never written once the set is made
 	n      int
+	// temp are the roles With gave grants with temporary IDs, for
+	// Renumber (never written once the set is made).
+	temp []string
 }
 
 // NewGrants groups gs by role, keeping their order. It copies gs.
@@ -27,6 +30,9 @@ func NewGrants(gs []Grant) Grants {
 	s := Grants{byRole: map[string][]Grant{}, n: len(gs)}
 	for _, g := range gs {
 		s.byRole[g.Role] = append(s.byRole[g.Role], g)
+		if g.ID < 0 && !slices.Contains(s.temp, g.Role) {
+			s.temp = append(s.temp, g.Role)
+		}
 	}
 	for r, rg := range s.byRole { // no spare capacity: an append must copy
 		s.byRole[r] = slices.Clip(rg)
@@ -79,6 +85,9 @@ func (s Grants) With(g Grant) Grants {
 	rg := s.byRole[g.Role]
 	out.byRole[g.Role] = append(rg[:len(rg):len(rg)], g)
 	out.n++
+	if g.ID < 0 && !slices.Contains(s.temp, g.Role) {
+		out.temp = append(slices.Clip(s.temp), g.Role)
+	}
 	return out
 }
 
@@ -142,7 +151,8 @@ func (s Grants) Split(drop func(Grant) bool) (Grants, []Grant) {
 func (s Grants) Renumber(ids map[int64]int64) Grants {
 	out := s
 	copied := false
-	for r, rg := range s.byRole {
+	for _, r := range s.temp { // not every role: a change touches a few
+		rg := s.byRole[r]
 		if !slices.ContainsFunc(rg, func(g Grant) bool { return g.ID < 0 }) {
 			continue
 		}
@@ -157,6 +167,7 @@ func (s Grants) Renumber(ids map[int64]int64) Grants {
 		}
 		out.byRole[r] = rg
 	}
+	out.temp = nil
 	return out
 }
 
@@ -164,7 +175,7 @@ func (s Grants) Renumber(ids map[int64]int64) Grants {
 func (s Grants) withRoles() Grants {
 	m := make(map[string][]Grant, len(s.byRole)+1)
 	maps.Copy(m, s.byRole)
-	return Grants{byRole: m, n: s.n}
+	return Grants{byRole: m, n: s.n, temp: s.temp}
 }
 
 func (s *Grants) setRole(role string, gs []Grant) {

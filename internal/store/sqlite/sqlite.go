@@ -39,6 +39,12 @@ type Store struct {
 
 	mu     sync.Mutex // serialises Apply and Close
 	writer *sql.DB    // exactly one connection; only Apply writes
+	// written are the writer's prepared statements by query text, and
+	// toPrepare the queries to prepare before the next transaction (both
+	// under mu): SQLite's SQL parser was most of the CPU of a one-grant
+	// change.
+	written   map[string]*sql.Stmt
+	toPrepare map[string]bool
 	reader *sql.DB    // query_only connections for Load
 	load   loadStmts
 	closed atomic.Bool
@@ -252,6 +258,10 @@ func (s *Store) Close() error {
 func (s *Store) closeDBs() error {
 	var errs []error
 	errs = append(errs, s.load.close())
+	for _, st := range s.written {
+		errs = append(errs, st.Close())
+	}
+	s.written = nil
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
 	}
@@ -266,6 +276,20 @@ func (s *Store) closeDBs() error {
 	return nil
 }
 
+// prepareWriter prepares the queries earlier transactions ran unprepared.
+// A query that fails to prepare simply keeps running unprepared.
+func (s *Store) prepareWriter(ctx context.Context) {
+	for q := range s.toPrepare {
+		if st, err := s.writer.PrepareContext(ctx, q); err == nil {
+			if s.written == nil {
+				s.written = map[string]*sql.Stmt{}
+			}
+			s.written[q] = st
+		}
+		delete(s.toPrepare, q)
+	}
+}
+
 // Apply runs fn in one write transaction; see store.Store.
 func (s *Store) Apply(ctx context.Context, fn func(store.Tx) error) (version int64, err error) {
 	if fn == nil {
@@ -276,6 +300,7 @@ func (s *Store) Apply(ctx context.Context, fn func(store.Tx) error) (version int
 	if s.closed.Load() {
 		return 0, fmt.Errorf("store %s: %w", s.path, store.ErrClosed)
 	}
+	s.prepareWriter(ctx)
 	sqlTx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, s.wrap("begin", err)
@@ -292,8 +317,7 @@ func (s *Store) Apply(ctx context.Context, fn func(store.Tx) error) (version int
 	if err := fn(t); err != nil {
 		return 0, err
 	}
-	if err := sqlTx.QueryRowContext(ctx,
-		`UPDATE meta SET policy_version = policy_version + 1 WHERE id = 1 RETURNING policy_version`).Scan(&version); err != nil {
+	if err := t.queryRow(`UPDATE meta SET policy_version = policy_version + 1 WHERE id = 1 RETURNING policy_version`).Scan(&version); err != nil {
 		return 0, s.wrap("bump policy version", err)
 	}
 	if err := sqlTx.Commit(); err != nil {

@@ -21,11 +21,41 @@ type tx struct {
 
 var _ store.Tx = (*tx)(nil)
 
+// stmt returns query prepared on the writer and bound to this transaction,
+// or false the first time a query is seen: it cannot be prepared on the
+// writer's only connection while this transaction holds it, so it runs
+// unprepared and is prepared before the next transaction begins
+// (Store.prepareWriter). The caller holds s.mu (Apply).
+func (t *tx) stmt(query string) (*sql.Stmt, bool) {
+	if st, ok := t.s.written[query]; ok {
+		return t.tx.StmtContext(t.ctx, st), true
+	}
+	if t.s.toPrepare == nil {
+		t.s.toPrepare = map[string]bool{}
+	}
+	t.s.toPrepare[query] = true
+	return nil, false
+}
+
+func (t *tx) execStmt(query string, args ...any) (sql.Result, error) {
+	if st, ok := t.stmt(query); ok {
+		return st.ExecContext(t.ctx, args...)
+	}
+	return t.tx.ExecContext(t.ctx, query, args...)
+}
+
+func (t *tx) queryRow(query string, args ...any) *sql.Row {
+	if st, ok := t.stmt(query); ok {
+		return st.QueryRowContext(t.ctx, args...)
+	}
+	return t.tx.QueryRowContext(t.ctx, query, args...)
+}
+
 func (t *tx) exec(op, query string, args ...any) (sql.Result, error) {
 	if t.done {
 		return nil, fmt.Errorf("%s: transaction already ended: %w", op, store.ErrClosed)
 	}
-	res, err := t.tx.ExecContext(t.ctx, query, args...)
+	res, err := t.execStmt(query, args...)
 	if err != nil {
 		return nil, t.s.wrap(op, err)
 	}
@@ -38,7 +68,7 @@ func (t *tx) insert(op string, missing func() string, query string, args ...any)
 	if t.done {
 		return nil, fmt.Errorf("%s: transaction already ended: %w", op, store.ErrClosed)
 	}
-	res, err := t.tx.ExecContext(t.ctx, query, args...)
+	res, err := t.execStmt(query, args...)
 	switch {
 	case err == nil:
 		return res, nil
