@@ -45,9 +45,9 @@ type Store struct {
 	// change.
 	written   map[string]*sql.Stmt
 	toPrepare map[string]bool
-	reader *sql.DB    // query_only connections for Load
-	load   loadStmts
-	closed atomic.Bool
+	reader    *sql.DB // query_only connections for Load
+	load      loadStmts
+	closed    atomic.Bool
 }
 
 var _ store.Store = (*Store)(nil)
