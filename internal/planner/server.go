@@ -140,8 +140,8 @@ type Server struct {
 	// baseline the incremental compile is measured against (benchmarks).
 	fullCompile bool
 	// watermark is the file holding the last committed policy version
-	// (watermark.go); "" until the store was checked against it.
-	watermark string
+	// (watermark.go); nil until the store was checked against it.
+	watermark *watermark
 }
 
 // New opens the planner on an already opened store: loads and compiles the
@@ -399,6 +399,9 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 }
 
 func (s *Server) close() {
+	if s.watermark != nil {
+		_ = s.watermark.f.Close()
+	}
 	if s.audit != nil {
 		if err := s.audit.Close(); err != nil {
 			s.log.Error("close audit log", "err", err)

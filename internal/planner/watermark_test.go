@@ -168,3 +168,52 @@ func TestTamperedWALIsRefused(t *testing.T) {
 	require.Less(t, s.snapshot().policy.Version(), revoked)
 	require.True(t, allowed(s), "the tampered log resurrects the grant: the watermark is what stops it")
 }
+
+// The watermark file: two slots overwritten in turn; a write torn by a
+// crash spoils only the slot being written, so the version before survives;
+// the one-line file of earlier releases still reads.
+func TestWatermarkSlots(t *testing.T) {
+	path := filepath.Join(t.TempDir(), watermarkFile)
+	w, err := openWatermark(path, 5)
+	require.NoError(t, err)
+	defer w.f.Close()
+	for _, v := range []int64{6, 7, 8} {
+		require.NoError(t, w.mark(v))
+		got, ok, err := readWatermark(path)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, v, got)
+	}
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Len(t, b, 2*slotSize, "written in place: the size never changes")
+
+	// Tear the slot holding 8 (the last written): 7 remains.
+	last := 1 - w.next
+	torn := append([]byte(nil), b...)
+	copy(torn[last*slotSize+10:], "\x00\x00\x00")
+	require.NoError(t, os.WriteFile(path, torn, 0o600))
+	got, _, err := readWatermark(path)
+	require.NoError(t, err)
+	require.Equal(t, int64(7), got)
+	// A flipped digit fails the checksum too.
+	flipped := append([]byte(nil), b...)
+	i := last*slotSize + len("lakegate policy-version ")
+	flipped[i] = '9'
+	require.NoError(t, os.WriteFile(path, flipped, 0o600))
+	got, _, err = readWatermark(path)
+	require.NoError(t, err)
+	require.Equal(t, int64(7), got)
+
+	// Both slots spoilt: damaged, and said so.
+	require.NoError(t, os.WriteFile(path, make([]byte, 2*slotSize), 0o600))
+	_, _, err = readWatermark(path)
+	require.ErrorContains(t, err, "is damaged")
+
+	// The earlier one-line format.
+	require.NoError(t, os.WriteFile(path, []byte("42\n"), 0o600))
+	got, ok, err := readWatermark(path)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, int64(42), got)
+}
