@@ -120,6 +120,8 @@ with 'lakegate ensemble keygen'). See docs/ensemble.md.`,
 	f.IntVar(&cfg.DecisionCacheSize, "decision-cache-size", ensemble.DefaultCacheSize, "decisions kept")
 	f.BoolVar(&cfg.AcceptSelfSigned, "insecure-accept-self-signed", false, "issue access keys to users whose token the planner verified only as self-signed (proofs of concept only)")
 	f.Int64Var(&cfg.AuditMaxBytes, "audit-max-bytes", 64<<20, "size at which the audit log file is rotated")
+	f.IntVar(&cfg.AuditMaxFiles, "audit-max-files", 100, "rotated audit files kept, oldest deleted first (100 × 64 MiB by default); 0 keeps all")
+	f.DurationVar(&cfg.AuditMaxAge, "audit-max-age", 0, "delete rotated audit files older than this (e.g. 2160h); 0: any age")
 	f.IntVar(&gcPercent, "gc-percent", 400, "Go garbage collector target (GOGC), fewer collections in the latency tail; GOGC in the environment wins unless this is given")
 	cmd.AddCommand(newEnsembleCredentials(), newEnsembleRevoke(), newEnsembleKeygen())
 	return cmd

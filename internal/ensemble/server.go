@@ -51,6 +51,10 @@ type Config struct {
 	// Keys.
 	DataDir       string
 	AuditMaxBytes int64
+	// AuditMaxFiles and AuditMaxAge bound the rotated audit files kept (0:
+	// no bound), as the planner's --audit-max-files and --audit-max-age.
+	AuditMaxFiles int
+	AuditMaxAge   time.Duration
 	Keys          *s3keys.Keys
 	// CredentialsTTL is the default lifetime of exchanged access keys.
 	CredentialsTTL time.Duration
@@ -157,7 +161,7 @@ func New(cfg Config) (*Server, error) {
 		s.decider = newPlannerDecider(s.planner, cfg.DecisionTTL, size, cfg.Now)
 	}
 	dir := filepath.Join(cfg.DataDir, "audit")
-	if s.audit, err = audit.Open(dir, audit.Options{MaxFileBytes: cfg.AuditMaxBytes, Logger: cfg.Logger}); err != nil {
+	if s.audit, err = audit.Open(dir, audit.Options{MaxFileBytes: cfg.AuditMaxBytes, MaxFiles: cfg.AuditMaxFiles, MaxAge: cfg.AuditMaxAge, Logger: cfg.Logger}); err != nil {
 		return nil, fmt.Errorf("open the audit log in %s: %w", dir, err)
 	}
 	return s, nil
