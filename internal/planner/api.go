@@ -210,7 +210,10 @@ func (a *api) ExecuteSql(ctx context.Context, req *connect.Request[lakegatev1.Ex
 	if err != nil {
 		return nil, err
 	}
-	stmts, err := policysql.Parse(m.Sql)
+	stmts, err := policysql.ParseContext(ctx, m.Sql)
+	if ctx.Err() != nil { // the client went away while the script was parsed
+		return nil, connect.NewError(connect.CodeCanceled, fmt.Errorf("cancelled while parsing; nothing was changed: %w", ctx.Err()))
+	}
 	if err != nil {
 		s.record(c, audit.Record{StatementType: "PARSE", Statement: m.Sql, Outcome: "error", Reason: err.Error()})
 		return nil, invalid("%v; nothing was changed", err)

@@ -1,6 +1,7 @@
 package policysql
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"regexp"
@@ -206,7 +207,7 @@ func TestFilterNulAndDepth(t *testing.T) {
 func TestParseIsLinearOnOneLine(t *testing.T) {
 	for _, n := range []int{1000, 8000} {
 		src := newSource(strings.Repeat("SHOW CURRENT ROLES; ", n))
-		out, err := parseSource(src)
+		out, err := parseSource(context.Background(), src)
 		require.NoError(t, err)
 		require.Len(t, out, n)
 		require.LessOrEqual(t, src.counted, len(src.text), "n=%d: counted %d bytes of a %d-byte text", n, src.counted, len(src.text))

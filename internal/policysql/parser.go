@@ -1,6 +1,7 @@
 package policysql
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"sort"
@@ -9,18 +10,25 @@ import (
 	"github.com/lakegate/lakegate/internal/catalog"
 )
 
+// MaxStatements bounds the statements of one Parse (one ExecuteSql request).
+const MaxStatements = 10000
+
 // Parse parses one or more policy statements separated by ';' (a trailing
 // ';' is optional and empty statements are ignored). On any error it returns
 // a *ParseError and no statements at all, so that a script with a mistake in
 // it changes nothing. Text without any statement is an error too.
-// MaxStatements bounds the statements of one Parse (one ExecuteSql request).
-const MaxStatements = 10000
-
 func Parse(text string) ([]Parsed, error) {
-	return parseSource(newSource(text))
+	return parseSource(context.Background(), newSource(text))
 }
 
-func parseSource(src *source) ([]Parsed, error) {
+// ParseContext is Parse that stops, returning ctx's error, once ctx is done
+// (checked between statements): a request whose client went away stops
+// costing CPU.
+func ParseContext(ctx context.Context, text string) ([]Parsed, error) {
+	return parseSource(ctx, newSource(text))
+}
+
+func parseSource(ctx context.Context, src *source) ([]Parsed, error) {
 	text := src.text
 	if err := checkUTF8(src); err != nil {
 		return nil, err
@@ -38,6 +46,11 @@ func parseSource(src *source) ([]Parsed, error) {
 		if i > start && len(out) == MaxStatements {
 			return nil, src.tokenError(toks[start], nil, fmt.Sprintf(
 				"more than %d statements in one request; send them in several", MaxStatements))
+		}
+		if i > start && len(out)%64 == 63 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 		}
 		if i > start {
 			stmt, err := parseStatement(src, toks[start:i+1])

@@ -1,6 +1,7 @@
 package policysql
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -393,4 +394,20 @@ func TestParseErrorFields(t *testing.T) {
 	_, err = Parse("SHOW ROLES x" + strings.Repeat("y", 100))
 	require.True(t, errors.As(err, &pe))
 	require.Equal(t, "'x"+strings.Repeat("y", 36)+"...'", pe.Found, "long tokens are shortened")
+}
+
+// A script stops parsing once its context is done: an abandoned request
+// stops costing CPU between statements.
+func TestParseContextStops(t *testing.T) {
+	script := strings.Repeat("SHOW CURRENT ROLES;", 5000)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := ParseContext(ctx, script)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("ParseContext with a done context: %v, want context.Canceled", err)
+	}
+	out, err := ParseContext(context.Background(), script)
+	if err != nil || len(out) != 5000 {
+		t.Fatalf("ParseContext: %d statements, %v", len(out), err)
+	}
 }
