@@ -63,10 +63,14 @@ const (
 )
 
 const (
-	queueLen   = 4096      // records waiting for the writer
-	batchBytes = 256 << 10 // the writer writes when this much is pending
-	maxBacklog = 8 << 20   // while the disk fails, stop taking records past this
-	maxPooled  = 256 << 10 // encode buffers larger than this are not reused
+	queueLen = 4096 // records waiting for the writer
+	// maxUnsynced bounds the audit bytes written but not yet fsync'd: the
+	// writer fsyncs when it is reached (a few times a second at the
+	// heaviest load), so a machine crash loses at most this much.
+	maxUnsynced = 4 << 20
+	batchBytes  = 256 << 10 // the writer writes when this much is pending
+	maxBacklog  = 8 << 20   // while the disk fails, stop taking records past this
+	maxPooled   = 256 << 10 // encode buffers larger than this are not reused
 )
 
 // ErrClosed is returned by Flush after Close.

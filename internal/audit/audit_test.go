@@ -750,3 +750,82 @@ func TestRetentionByCountAndAge(t *testing.T) {
 	}
 	require.Equal(t, names[2:], got, "the oldest beyond 4 files and every file older than 48 h are gone")
 }
+
+// A short write that stops just before a record's newline leaves the whole
+// record on disk (the next Open completes it): it is not also handed to the
+// process log.
+func TestShortWriteBeforeTheNewlineIsNotDuplicated(t *testing.T) {
+	dir := t.TempDir()
+	var logged bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logged, nil))
+	w, err := openWriter(dir, Options{MaxFileBytes: DefaultMaxFileBytes}, logger)
+	require.NoError(t, err)
+	first := encode(ptr(sample(0))).Bytes()
+	second := encode(ptr(sample(1))).Bytes()
+	w.f = &shortFile{f: w.f.(*os.File), room: len(first) + len(second) - 1}
+	l := start(dir, logger, w, func() {})
+	l.closeRetry = 200 * time.Millisecond
+	for i := range 3 {
+		l.Write(sample(i))
+	}
+	require.Error(t, l.Flush())
+	require.Error(t, l.Close())
+	var spilled []string
+	for _, r := range spilledRecords(t, logged.Bytes()) {
+		spilled = append(spilled, r.RequestID)
+	}
+	l2, err := Open(dir, Options{Logger: quiet})
+	require.NoError(t, err)
+	require.NoError(t, l2.Close())
+	var inFile []string
+	for _, r := range readAll(t, dir, Query{}) {
+		inFile = append(inFile, r.RequestID)
+	}
+	require.Equal(t, []string{"req-000002"}, spilled)
+	require.Equal(t, []string{"req-000000", "req-000001"}, inFile)
+}
+
+// syncFails writes but fails every fsync, as a disk whose writeback fails.
+type syncFails struct{ f *os.File }
+
+func (s *syncFails) Write(p []byte) (int, error) { return s.f.Write(p) }
+func (s *syncFails) Sync() error                 { return syscall.EIO }
+func (s *syncFails) Close() error                { return s.f.Close() }
+
+// When the last fsync fails, nothing written since the last good one is
+// known to be on disk: those records go to the process log too (they may
+// be in the file as well: at least once).
+func TestFailedFsyncAtCloseKeepsTheRecords(t *testing.T) {
+	dir := t.TempDir()
+	var logged bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logged, nil))
+	w, err := openWriter(dir, Options{MaxFileBytes: DefaultMaxFileBytes}, logger)
+	require.NoError(t, err)
+	w.f = &syncFails{f: w.f.(*os.File)}
+	l := start(dir, logger, w, func() {})
+	l.closeRetry = 200 * time.Millisecond
+	for i := range 5 {
+		l.Write(sample(i))
+	}
+	require.ErrorIs(t, l.Close(), syscall.EIO)
+	require.Equal(t, uint64(5), l.Spilled())
+	require.Len(t, spilledRecords(t, logged.Bytes()), 5)
+}
+
+// What was written but not fsync'd stays bounded: past maxUnsynced the
+// writer fsyncs, so the copy kept for a failing fsync stays small.
+func TestUnsyncedBytesAreBounded(t *testing.T) {
+	w, err := openWriter(t.TempDir(), Options{MaxFileBytes: DefaultMaxFileBytes}, quiet)
+	require.NoError(t, err)
+	defer w.close()
+	rec := encode(ptr(sample(1))).Bytes()
+	for range 2 * maxUnsynced / len(rec) {
+		w.add(rec)
+		if len(w.buf) >= batchBytes {
+			require.NoError(t, w.writeOut())
+		}
+		require.LessOrEqual(t, len(w.written), maxUnsynced+batchBytes)
+	}
+	require.NoError(t, w.writeOut())
+	require.Less(t, len(w.written), maxUnsynced+len(rec), "an fsync emptied it on the way")
+}

@@ -49,6 +49,11 @@ type writer struct {
 	buf      []byte
 	partial  int
 	unsynced bool
+	// written holds the bytes written since the last successful fsync
+	// (starting at a record's start), so that records a failing fsync may
+	// have lost are still at hand at Close. It is kept under maxUnsynced
+	// by an fsync.
+	written []byte
 
 	lastWrite     time.Time
 	lastRotated   time.Time // time in the newest rotated file's name
@@ -128,6 +133,7 @@ func (w *writer) writeOut() error {
 	if n > 0 {
 		w.size += int64(n)
 		w.unsynced = true
+		w.written = append(w.written, w.buf[w.partial:w.partial+n]...)
 		written := w.partial + n
 		whole := bytes.LastIndexByte(w.buf[:written], '\n') + 1 // records written in full
 		w.buf = w.buf[:copy(w.buf, w.buf[whole:])]
@@ -140,7 +146,23 @@ func (w *writer) writeOut() error {
 		w.fail(err)
 		return err
 	}
+	if len(w.written) > maxUnsynced {
+		if err := w.fsync(); err != nil {
+			return err
+		}
+	}
 	w.recovered()
+	return nil
+}
+
+// fsync makes what was written durable.
+func (w *writer) fsync() error {
+	if err := w.f.Sync(); err != nil {
+		w.fail(err)
+		return fmt.Errorf("audit: fsync: %w", err)
+	}
+	w.unsynced = false
+	w.written = append(w.written[:0], w.buf[:w.partial]...) // the head of a record written in part
 	return nil
 }
 
@@ -152,12 +174,7 @@ func (w *writer) sync() error {
 	if !w.unsynced {
 		return nil
 	}
-	if err := w.f.Sync(); err != nil {
-		w.fail(err)
-		return fmt.Errorf("audit: fsync: %w", err)
-	}
-	w.unsynced = false
-	return nil
+	return w.fsync()
 }
 
 func (w *writer) fail(err error) {
@@ -252,16 +269,29 @@ func (w *writer) prune(rotated []rotatedFile) {
 }
 
 // close writes, fsyncs and closes the current file. It returns the records
-// that could not be written in full (whole, one per line) and why.
+// that are not known to be on disk (whole, one per line) and why: those it
+// could not write and, if the fsync failed, those written since the last
+// good one (which may be on disk too: at least once). A record written all
+// but its newline is on disk (the next Open completes it) and not returned.
 func (w *writer) close() (unwritten []byte, err error) {
-	err = w.sync()
-	if cerr := w.f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("audit: close: %w", cerr)
+	werr := w.writeOut()
+	var serr error
+	if w.unsynced {
+		serr = w.fsync()
 	}
-	if err == nil {
-		return nil, nil
+	cerr := w.f.Close()
+	err = errors.Join(werr, serr, cerr)
+	if serr != nil {
+		return append(w.written, w.buf[w.partial:]...), err
 	}
-	return w.buf, err
+	rest := w.buf
+	if w.partial > 0 && w.partial == bytes.IndexByte(rest, '\n') {
+		rest = rest[w.partial+1:]
+	}
+	if len(rest) == 0 {
+		return nil, err
+	}
+	return rest, err
 }
 
 // file is what the writer needs of the current audit file (an *os.File;

@@ -71,6 +71,11 @@ func (a *api) Authorize(ctx context.Context, req *connect.Request[lakegatev1.Aut
 			s.record(c, audit.Record{StatementType: "AUTHORIZE", Statement: m.Statement, Outcome: audit.OutcomeError, Reason: "record definition: " + err.Error()})
 			return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("the planner could not record the definition (%v); do not create the object", err))
 		}
+		// Recording left the fair-share gate to wait for the disk; the rest
+		// of the answer waits its turn again.
+		if err := rejoinGate(ctx); err != nil {
+			return nil, err
+		}
 	}
 
 	resp := &lakegatev1.AuthorizeResponse{

@@ -206,7 +206,10 @@ func (s *Server) record(c *caller, r audit.Record) {
 // waits for the disk (the audit fsync, the store's commit, the watermark):
 // the request gives its fair-share slot back first (leaveGate), so that
 // Authorize calls are not held up by an admin's fsyncs. Changes are
-// serialised by s.ddl, so at most one runs outside the gate.
+// serialised by s.ddl, so at most one commits outside the gate; after it, an
+// Authorize that recorded definitions takes its turn again (rejoinGate)
+// before it builds its answer, and ExecuteSql, whose answer is already
+// made, only sends it.
 func (s *Server) recordAhead(ctx context.Context, c *caller, rs ...audit.Record) error {
 	leaveGate(ctx)
 	for _, r := range rs {

@@ -82,45 +82,85 @@ func (s *Server) fair(next http.Handler) http.Handler {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		key := s.fairKey(r)
-		release, err := s.gate.Enter(r.Context(), key)
-		if err != nil {
-			if errors.Is(err, fairshare.ErrBusy) {
-				s.metrics.throttled.Inc()
-				if now := time.Now().UnixNano(); now-s.throttleWarned.Load() > int64(time.Minute) { // a flood must not flood the log
-					s.throttleWarned.Store(now)
-					s.log.Warn("requests refused: too many waiting for one caller (logged once a minute; see lakegate_requests_throttled_total)",
-						"caller", key, "peer", r.RemoteAddr)
-				}
-				err = connect.NewError(connect.CodeResourceExhausted, fmt.Errorf(
-					"%s already has %d requests waiting for the planner; wait for answers before sending more", describeKey(key), s.cfg.MaxQueuedPerUser))
-			} else {
-				err = connect.NewError(connect.CodeCanceled, fmt.Errorf("the request was cancelled while waiting for its turn: %w", err))
-			}
+		t := &turn{s: s, key: key, peer: r.RemoteAddr}
+		if err := t.enter(r.Context()); err != nil {
 			_ = connect.NewErrorWriter().Write(w, r, err)
 			return
 		}
-		t := &turn{release: release}
 		defer t.leave()
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), turnKey{}, t)))
 	})
 }
 
-// turn is a request's fair-share slot, held until the request is answered
-// or it leaves the gate early (leaveGate).
+// turn is a request's fair-share slot: held from reading the request to
+// writing the answer, except while it waits for the disk (leaveGate, then
+// rejoinGate before it uses a CPU again).
 type turn struct {
-	once    sync.Once
-	release func()
+	s         *Server
+	key, peer string
+	mu        sync.Mutex
+	release   func() // nil while out of the gate
 }
 
-func (t *turn) leave() { t.once.Do(t.release) }
+// enter waits for a slot; the error is the API's (ResourceExhausted for a
+// caller with too many requests waiting, Canceled).
+func (t *turn) enter(ctx context.Context) error {
+	release, err := t.s.gate.Enter(ctx, t.key)
+	if err != nil {
+		return t.s.gateError(t.key, t.peer, err)
+	}
+	t.mu.Lock()
+	t.release = release
+	t.mu.Unlock()
+	return nil
+}
+
+func (t *turn) leave() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.release != nil {
+		t.release()
+		t.release = nil
+	}
+}
+
+func (s *Server) gateError(key, peer string, err error) error {
+	if !errors.Is(err, fairshare.ErrBusy) {
+		return connect.NewError(connect.CodeCanceled, fmt.Errorf("the request was cancelled while waiting for its turn: %w", err))
+	}
+	s.metrics.throttled.Inc()
+	if now := time.Now().UnixNano(); now-s.throttleWarned.Load() > int64(time.Minute) { // a flood must not flood the log
+		s.throttleWarned.Store(now)
+		s.log.Warn("requests refused: too many waiting for one caller (logged once a minute; see lakegate_requests_throttled_total)",
+			"caller", key, "peer", peer)
+	}
+	return connect.NewError(connect.CodeResourceExhausted, fmt.Errorf(
+		"%s already has %d requests waiting for the planner; wait for answers before sending more", describeKey(key), s.cfg.MaxQueuedPerUser))
+}
 
 type turnKey struct{}
 
-// leaveGate gives the request's fair-share slot back before its work is
-// done, for work that waits on the disk rather than using a CPU; a request
-// without a slot (no gate) is unaffected.
+// leaveGate gives the request's fair-share slot back while it waits for
+// the disk rather than using a CPU; a request without a slot (no gate) is
+// unaffected.
 func leaveGate(ctx context.Context) {
 	if t, ok := ctx.Value(turnKey{}).(*turn); ok {
 		t.leave()
 	}
+}
+
+// rejoinGate takes a slot again, waiting its turn like any request, after
+// leaveGate, before the request uses a CPU again.
+func rejoinGate(ctx context.Context) error {
+	t, ok := ctx.Value(turnKey{}).(*turn)
+	if !ok {
+		return nil
+	}
+	t.mu.Lock()
+	in := t.release != nil
+	t.mu.Unlock()
+	if in {
+		return nil
+	}
+	return t.enter(ctx)
 }

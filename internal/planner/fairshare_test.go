@@ -119,6 +119,10 @@ func TestLeavingTheGateFreesTheSlot(t *testing.T) {
 			leaveGate(r.Context())
 			close(left)
 			<-proceed // the disk
+			if err := rejoinGate(r.Context()); err != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
@@ -144,12 +148,21 @@ func TestLeavingTheGateFreesTheSlot(t *testing.T) {
 		close(proceed)
 		t.Fatal("the slot was not given back: the second request waits for the first one's disk")
 	}
+	// Back from the disk, the slow request waits its turn again.
+	hold, err := e.srv.gate.Enter(context.Background(), "someone")
+	require.NoError(t, err)
 	close(proceed)
+	select {
+	case <-done:
+		t.Fatal("the request went on without taking a slot again")
+	case <-time.After(200 * time.Millisecond):
+	}
+	hold()
 	require.Equal(t, http.StatusNoContent, <-done)
 	for range 5 { // one slot still, not two (no double release) and not zero (no leak)
 		require.Equal(t, http.StatusNoContent, get("/fast"))
 	}
-	hold, err := e.srv.gate.Enter(context.Background(), "x")
+	hold, err = e.srv.gate.Enter(context.Background(), "x")
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()

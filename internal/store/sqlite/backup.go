@@ -57,8 +57,9 @@ func Backup(ctx context.Context, dir, out string) (int64, error) {
 }
 
 // Verify checks that path is a whole lakegate store (quick_check, the
-// schema this binary knows or an older one) without changing it, and
-// returns its policy version.
+// schema this binary knows or an older one) without changing it (opened
+// read-only: a write-ahead log beside it is read, never checkpointed into
+// it), and returns its policy version.
 func Verify(ctx context.Context, path string) (int64, error) {
 	v, err := verify(ctx, path)
 	if ce := (*corruptError)(nil); errors.As(err, &ce) {
@@ -68,7 +69,7 @@ func Verify(ctx context.Context, path string) (int64, error) {
 }
 
 func verify(ctx context.Context, path string) (int64, error) {
-	s := &Store{path: path}
+	s := &Store{path: path, readOnlyFile: true}
 	fi, err := os.Stat(path)
 	if err != nil {
 		return 0, fmt.Errorf("store %s: %w", path, err)
@@ -121,20 +122,28 @@ func Restore(ctx context.Context, dir, from string) (version int64, movedTo stri
 		return 0, "", fmt.Errorf("restore: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	suffix := ".replaced-" + time.Now().UTC().Format("20060102T150405Z")
-	if _, err := os.Stat(path); err == nil {
-		movedTo = path + suffix
-		for _, ext := range []string{"", "-wal", "-shm"} {
-			if err := os.Rename(path+ext, movedTo+ext); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return 0, "", fmt.Errorf("restore: move the current store aside: %w", err)
-			}
+	// Every file of the current store goes aside, the write-ahead log too
+	// even without its database file: left beside the restored file, an old
+	// log would be replayed into it.
+	suffix := ".replaced-" + time.Now().UTC().Format("20060102T150405.000Z")
+	for _, ext := range []string{"", "-wal", "-shm"} {
+		if _, err := os.Lstat(path + ext); errors.Is(err, fs.ErrNotExist) {
+			continue
 		}
+		if err := os.Rename(path+ext, path+suffix+ext); err != nil {
+			return 0, movedTo, fmt.Errorf("restore: move the current store aside: %w", err)
+		}
+		movedTo = path + suffix
 	}
 	if err := copyFile(from, path); err != nil {
 		return 0, movedTo, fmt.Errorf("restore: %w (the replaced store is at %s)", err, movedTo)
 	}
-	if _, err := Verify(ctx, path); err != nil {
+	got, err := Verify(ctx, path)
+	if err != nil {
 		return 0, movedTo, fmt.Errorf("restore: the copy in place does not verify: %w (the replaced store is at %s)", err, movedTo)
+	}
+	if got != version {
+		return 0, movedTo, fmt.Errorf("restore: the store in place is at version %d, not the backup's %d: another process wrote it; stop it and restore again", got, version)
 	}
 	return version, movedTo, nil
 }

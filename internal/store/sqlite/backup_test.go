@@ -95,3 +95,74 @@ func TestRestoreRefusesADamagedBackup(t *testing.T) {
 		require.NotContains(t, e.Name(), "replaced", "nothing was moved aside")
 	}
 }
+
+// A write-ahead log left in the data directory without its database file
+// (an interrupted restore, or an operator who moved only lakegate.db) is
+// moved aside too: beside the restored file it would be replayed into it,
+// bringing back the policy the restore was to undo.
+func TestRestoreMovesAStrayWALAside(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	b := openTest(t, src)
+	for i := range 5 {
+		_, err := b.Apply(ctx, func(tx store.Tx) error { return tx.CreateRole(fmt.Sprintf("b%d", i)) })
+		require.NoError(t, err)
+	}
+	require.NoError(t, b.Close())
+	backup := filepath.Join(t.TempDir(), "b.db")
+	v, err := Backup(ctx, src, backup)
+	require.NoError(t, err)
+
+	live := t.TempDir()
+	s := openTest(t, live)
+	for i := range 40 {
+		_, err := s.Apply(ctx, func(tx store.Tx) error { return tx.CreateRole(fmt.Sprintf("a%d", i)) })
+		require.NoError(t, err)
+	}
+	crashed := t.TempDir() // only the -wal and -shm of a live store
+	for _, ext := range []string{"-wal", "-shm"} {
+		data, err := os.ReadFile(filepath.Join(live, FileName) + ext)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(crashed, FileName)+ext, data, 0o600))
+	}
+	require.NoError(t, s.Close())
+
+	got, movedTo, err := Restore(ctx, crashed, backup)
+	require.NoError(t, err)
+	require.Equal(t, v, got)
+	require.FileExists(t, movedTo+"-wal", "the stray log is kept aside")
+	s = openTest(t, crashed)
+	st, err := s.Load(ctx)
+	require.NoError(t, err)
+	require.Equal(t, v, st.Version, "the restored store is the backup, nothing replayed into it")
+	require.Len(t, st.Roles, 5)
+}
+
+// Verify reads a store with its write-ahead log but never writes it: the
+// log stays (a live store being verified, or a copy of one).
+func TestVerifyChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	for i := range 20 {
+		_, err := s.Apply(ctx, func(tx store.Tx) error { return tx.CreateRole(fmt.Sprintf("r%d", i)) })
+		require.NoError(t, err)
+	}
+	copyDir := t.TempDir()
+	for _, ext := range []string{"", "-wal"} {
+		data, err := os.ReadFile(filepath.Join(dir, FileName) + ext)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(copyDir, FileName)+ext, data, 0o600))
+	}
+	require.NoError(t, s.Close())
+	path := filepath.Join(copyDir, FileName)
+	before, err := os.ReadFile(path)
+	require.NoError(t, err)
+	v, err := Verify(ctx, path)
+	require.NoError(t, err)
+	require.Equal(t, int64(20), v, "the log is read")
+	after, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, before, after, "the database file is not written")
+	require.FileExists(t, path+"-wal")
+}

@@ -35,7 +35,9 @@ const readers = 4
 // Store is the SQLite policy store. It is safe for concurrent use.
 type Store struct {
 	path string
-	log  *slog.Logger
+	// readOnlyFile opens the file read-only (Verify).
+	readOnlyFile bool
+	log          *slog.Logger
 
 	mu     sync.Mutex // serialises Apply and Close
 	writer *sql.DB    // exactly one connection; only Apply writes
@@ -169,6 +171,9 @@ func (s *Store) dsn(readOnly bool) string {
 	q.Add("_pragma", "synchronous(FULL)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
+		if s.readOnlyFile {
+			q.Set("mode", "ro") // the file itself is not written, not even by a checkpoint at close
+		}
 	} else {
 		q.Set("_txlock", "immediate")
 		// After a bulk import, shrink the WAL back once it is checkpointed.
