@@ -36,7 +36,8 @@ vet:
 	@out=$$(gofmt -l cmd internal); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 test-go: build
-	LAKEGATE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 15m ./...
+	scripts/ensure-slapd.sh
+	LAKEGATE_BIN=$(CURDIR)/$(BIN) LAKEGATE_REQUIRE_SLAPD=1 $(GO) test -count=1 -timeout 15m ./...
 
 # Each fuzz target runs briefly; the corpus under testdata/fuzz is replayed by test-go.
 # A count of executions, not a duration: with a duration, Go 1.26's fuzzing coordinator can report
