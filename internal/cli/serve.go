@@ -19,6 +19,7 @@ func newServe() *cobra.Command {
 		cfg             planner.Config
 		dataDir         string
 		clusterSubjects string
+		dir             directoryFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -38,6 +39,9 @@ stops it gracefully.`,
 					return fmt.Errorf("--cluster-key-subjects %q is not a regular expression: %w", clusterSubjects, err)
 				}
 				cfg.Auth.ClusterKeyLimits.Subjects = re
+			}
+			if err := dir.apply(ctx, &cfg, cfg.Logger); err != nil {
+				return err
 			}
 			st, err := sqlite.Open(ctx, dataDir, cfg.Logger)
 			if err != nil {
@@ -73,5 +77,6 @@ stops it gracefully.`,
 	f.IntVar(&cfg.AuditMaxFiles, "audit-max-files", 100, "rotated audit files kept, oldest deleted first (with --audit-max-bytes this bounds the audit's disk use: 100 × 64 MiB by default); 0 keeps all")
 	f.DurationVar(&cfg.AuditMaxAge, "audit-max-age", 0, "delete rotated audit files older than this (e.g. 2160h); 0: any age")
 	f.Int64Var(&cfg.AuditMaxBytes, "audit-max-bytes", 64<<20, "size at which the audit log file is rotated")
+	dir.register(f)
 	return cmd
 }

@@ -6,15 +6,17 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/lakegate/lakegate/internal/directory/slapdtest"
 )
 
 // The LDAP source against a real OpenLDAP server (scripts/slapd.sh,
 // testdata/ldap/directory.ldif).
 
-func peopleConfig(s *slapd) LDAPConfig {
+func peopleConfig(s *slapdtest.Server) LDAPConfig {
 	return LDAPConfig{
-		URL: s.env["LDAPS_URL"], CAFile: s.env["LDAP_CA"],
-		BindDN: s.env["LDAP_BIND_DN"], BindPassword: s.env["LDAP_BIND_PASSWORD"],
+		URL: s.Env["LDAPS_URL"], CAFile: s.Env["LDAP_CA"],
+		BindDN: s.Env["LDAP_BIND_DN"], BindPassword: s.Env["LDAP_BIND_PASSWORD"],
 		UserBase: "ou=people,dc=example,dc=com", GroupBase: "ou=groups,dc=example,dc=com",
 		Attributes: map[string]string{"region": "l", "department": "departmentNumber"},
 	}
@@ -36,7 +38,7 @@ func names(e Entry) []string {
 }
 
 func TestLDAPGroupsByMember(t *testing.T) {
-	s := startSlapd(t)
+	s := slapdtest.Start(t)
 	cfg := peopleConfig(s)
 	direct, err := NewLDAP(cfg)
 	require.NoError(t, err)
@@ -70,10 +72,10 @@ func TestLDAPGroupsByMember(t *testing.T) {
 // userPrincipalName), groups read through memberOf, nested; here over
 // StartTLS.
 func TestLDAPMemberOfADStyle(t *testing.T) {
-	s := startSlapd(t)
+	s := slapdtest.Start(t)
 	src, err := NewLDAP(LDAPConfig{
-		URL: s.env["LDAP_URL"], StartTLS: true, CAFile: s.env["LDAP_CA"],
-		BindDN: s.env["LDAP_BIND_DN"], BindPassword: s.env["LDAP_BIND_PASSWORD"],
+		URL: s.Env["LDAP_URL"], StartTLS: true, CAFile: s.Env["LDAP_CA"],
+		BindDN: s.Env["LDAP_BIND_DN"], BindPassword: s.Env["LDAP_BIND_PASSWORD"],
 		UserBase: "ou=corp,dc=example,dc=com", UserFilter: "(&(objectClass=inetOrgPerson)(mail={user}))",
 		GroupSearch: GroupsByMemberOf, NestedDepth: 2, Attributes: map[string]string{"region": "l"},
 	})
@@ -105,7 +107,7 @@ func TestLDAPConfigurationErrors(t *testing.T) {
 // A wrong password, an unverifiable certificate, an anonymous bind the ACLs
 // give nothing to: each is an error or finds nobody — never groups.
 func TestLDAPFailuresAreErrors(t *testing.T) {
-	s := startSlapd(t)
+	s := slapdtest.Start(t)
 	ctx := context.Background()
 
 	cfg := peopleConfig(s)
@@ -136,7 +138,7 @@ func TestLDAPFailuresAreErrors(t *testing.T) {
 // serves for the stale window, then every lookup fails closed; the server
 // comes back and a change made in it shows.
 func TestLDAPOutageAndRecovery(t *testing.T) {
-	s := startSlapd(t)
+	s := slapdtest.Start(t)
 	src, err := NewLDAP(peopleConfig(s))
 	require.NoError(t, err)
 	defer src.Close()
@@ -148,7 +150,7 @@ func TestLDAPOutageAndRecovery(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, e.GroupNames(), "analysts")
 
-	s.stop(t)
+	s.Stop(t)
 	c.add(2 * time.Minute)
 	e, _, err = r.Resolve(ctx, "alice")
 	require.NoError(t, err, "stale, within the window")
@@ -158,8 +160,8 @@ func TestLDAPOutageAndRecovery(t *testing.T) {
 	require.ErrorIs(t, err, ErrUnavailable)
 	require.ErrorContains(t, err, "ldap")
 
-	s.restart(t)
-	s.modify(t, "dn: cn=eu_staff,ou=groups,dc=example,dc=com\nchangetype: modify\ndelete: member\nmember: uid=alice,ou=people,dc=example,dc=com\n")
+	s.Restart(t)
+	s.Modify(t, "dn: cn=eu_staff,ou=groups,dc=example,dc=com\nchangetype: modify\ndelete: member\nmember: uid=alice,ou=people,dc=example,dc=com\n")
 	require.Eventually(t, func() bool {
 		e, _, err = r.Resolve(ctx, "alice")
 		return err == nil

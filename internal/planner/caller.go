@@ -17,6 +17,7 @@ import (
 
 	"github.com/lakegate/lakegate/internal/audit"
 	"github.com/lakegate/lakegate/internal/authn"
+	"github.com/lakegate/lakegate/internal/directory"
 	"github.com/lakegate/lakegate/internal/policy"
 )
 
@@ -29,23 +30,100 @@ type sessionEntry struct {
 }
 
 // identity is one distinct principal (user, groups, attributes, how it was
-// verified), shared by all the sessions that present it, with its subject
-// resolved against the newest policy version seen. Sharing keeps a million
-// sessions of a few thousand users small.
+// verified), shared by all the sessions that present it, with its view —
+// the principal with the directory's groups, and its subject — resolved
+// against the newest policy version and directory answer seen. Sharing
+// keeps a million sessions of a few thousand users small.
 type identity struct {
-	principal *authn.Principal // ExpiresAt is per token: see sessionEntry
-	subject   atomic.Pointer[policy.Subject]
+	principal *authn.Principal // as verified; ExpiresAt is per token: see sessionEntry
+	view      atomic.Pointer[view]
 }
 
-// subjectAt returns the identity's subject for pol, resolving it again when
-// the policy changed.
-func (id *identity) subjectAt(pol *policy.Policy) *policy.Subject {
-	if s := id.subject.Load(); s != nil && s.Version() == pol.Version() {
-		return s
+// view is an identity as decided on: the verified principal with the
+// groups and attributes the directory adds, and its subject in one policy
+// version. It is immutable.
+type view struct {
+	principal *authn.Principal
+	subject   *policy.Subject
+	// groups are the effective groups with their sources (the token's and
+	// the directory's), for whoami.
+	groups []directory.Membership
+	// dirExpires and dirGen say until when the directory's answer holds
+	// (zero without a directory).
+	dirExpires time.Time
+	dirGen     uint64
+}
+
+// viewAt returns id's view for pol, asking the directory again when its
+// answer has expired or changed. A directory that cannot answer (past its
+// stale window) is an error: no decision without the user's groups.
+func (s *Server) viewAt(ctx context.Context, id *identity, pol *policy.Policy) (*view, error) {
+	v := id.view.Load()
+	if v != nil && v.subject.Version() == pol.Version() &&
+		(s.dir == nil || (time.Now().Before(v.dirExpires) && v.dirGen == s.dir.Generation())) {
+		return v, nil
 	}
-	s := pol.Subject(toPolicyPrincipal(id.principal))
-	id.subject.Store(s)
-	return s
+	nv := &view{principal: id.principal}
+	if s.dir != nil {
+		gen := s.dir.Generation()
+		e, expires, err := s.dir.Resolve(ctx, id.principal.User)
+		if err != nil {
+			s.log.Error("the directory cannot answer: refusing the request", "user", id.principal.User, "err", err)
+			return nil, connect.NewError(connect.CodeUnavailable, fmt.Errorf(
+				"the planner cannot tell which groups %s is in (%v), so it decides nothing for them until the directory answers again", id.principal.User, err))
+		}
+		nv.principal, nv.groups = s.withDirectory(id.principal, e)
+		nv.dirExpires, nv.dirGen = expires, gen
+	} else {
+		nv.groups = tokenGroups(id.principal)
+	}
+	nv.subject = pol.Subject(toPolicyPrincipal(nv.principal))
+	id.view.Store(nv)
+	return nv, nil
+}
+
+// withDirectory returns p with the directory's groups and attributes added
+// (the token's own attributes win a disagreement) and the memberships with
+// their sources. A cluster key's principal never gets the admin group, from
+// the directory either.
+func (s *Server) withDirectory(p *authn.Principal, e directory.Entry) (*authn.Principal, []directory.Membership) {
+	out := *p
+	ms := tokenGroups(p)
+	for _, m := range e.Groups {
+		if p.ClusterKey && strings.EqualFold(m.Group, s.cfg.AdminGroup) {
+			continue
+		}
+		ms = append(ms, m)
+	}
+	slices.SortFunc(ms, func(a, b directory.Membership) int {
+		return strings.Compare(a.Group+"\x00"+a.Source, b.Group+"\x00"+b.Source)
+	})
+	ms = slices.Compact(ms)
+	out.Groups = nil
+	for _, m := range ms {
+		if len(out.Groups) == 0 || out.Groups[len(out.Groups)-1] != m.Group {
+			out.Groups = append(out.Groups, m.Group)
+		}
+	}
+	if len(e.Attributes) > 0 {
+		out.Attributes = make(map[string]string, len(p.Attributes)+len(e.Attributes))
+		for k, v := range e.Attributes {
+			out.Attributes[k] = v
+		}
+		for k, v := range p.Attributes {
+			out.Attributes[k] = v
+		}
+	}
+	return &out, ms
+}
+
+// tokenGroups are p's groups as memberships from the token.
+func tokenGroups(p *authn.Principal) []directory.Membership {
+	ms := make([]directory.Membership, len(p.Groups))
+	for i, g := range p.Groups {
+		ms[i] = directory.Membership{Group: g, Source: "token"}
+	}
+	return ms
 }
 
 func identityKey(p *authn.Principal) string {
@@ -81,8 +159,9 @@ func identityKey(p *authn.Principal) string {
 // caller is an authenticated request's principal resolved against the
 // policy snapshot the request is served from.
 type caller struct {
-	principal *authn.Principal
+	principal *authn.Principal // with the directory's groups
 	subject   *policy.Subject
+	groups    []directory.Membership // principal's groups with their sources
 	snap      *snapshot
 	sessionID string
 	client    string
@@ -122,8 +201,11 @@ func (s *Server) authenticate(ctx context.Context, h http.Header, peer, sessionI
 	}
 	now := time.Now()
 	if e, hit := s.sessions.Get(key); hit && e.tokenHash == hash && now.UnixNano() < e.expires {
-		c.principal = e.id.principal
-		c.subject = e.id.subjectAt(c.snap.policy)
+		v, err := s.viewAt(ctx, e.id, c.snap.policy)
+		if err != nil {
+			return nil, err
+		}
+		c.principal, c.subject, c.groups = v.principal, v.subject, v.groups
 		return c, nil
 	}
 	p, err := s.verifier.Verify(tok, now)
@@ -141,8 +223,11 @@ func (s *Server) authenticate(ctx context.Context, h http.Header, peer, sessionI
 		p.Groups = slices.DeleteFunc(p.Groups, func(g string) bool { return strings.EqualFold(g, s.cfg.AdminGroup) })
 	}
 	id := s.identity(p)
-	c.principal = id.principal
-	c.subject = id.subjectAt(c.snap.policy)
+	v, err := s.viewAt(ctx, id, c.snap.policy)
+	if err != nil {
+		return nil, err
+	}
+	c.principal, c.subject, c.groups = v.principal, v.subject, v.groups
 	s.sessions.Put(key, &sessionEntry{tokenHash: hash, expires: p.ExpiresAt.UnixNano(), id: id})
 	s.tokenUsers.Put(string(hash[:]), tokenUser{user: p.User, expires: p.ExpiresAt.UnixNano()})
 	return c, nil

@@ -1,6 +1,8 @@
 package planner
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -18,6 +20,16 @@ type metrics struct {
 	evictions prometheus.CounterFunc
 	version   prometheus.GaugeFunc
 	auditFail prometheus.GaugeFunc
+	dirLookup *prometheus.CounterVec
+	dirTime   *prometheus.HistogramVec
+}
+
+// observeDirectory counts a directory resolution (directory.Options.Observe).
+func (m *metrics) observeDirectory(outcome, source string, took time.Duration) {
+	m.dirLookup.WithLabelValues(outcome, source).Inc()
+	if outcome == "lookup" || outcome == "error" {
+		m.dirTime.WithLabelValues(source).Observe(took.Seconds())
+	}
 }
 
 func newMetrics(sessions func() float64, evictions func() float64, version func() float64, auditFailing func() float64) *metrics {
@@ -64,12 +76,21 @@ func newMetrics(sessions func() float64, evictions func() float64, version func(
 			Name: "lakegate_audit_failing",
 			Help: "1 while the audit log cannot be written (the planner then refuses every request), else 0.",
 		}, auditFailing),
+		dirLookup: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lakegate_directory_resolutions_total",
+			Help: "Group resolutions by outcome (hit: from the cache; lookup: asked a source; stale: a source failed, an earlier answer served; error: a source failed) and source.",
+		}, []string{"outcome", "source"}),
+		dirTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "lakegate_directory_lookup_seconds",
+			Help:    "Time a directory source took to answer (or fail).",
+			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5},
+		}, []string{"source"}),
 		version: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "lakegate_policy_version",
 			Help: "Version of the policy being served.",
 		}, version),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.decisions, m.authFails, m.drift, m.throttled, m.connWaits, m.sessions, m.evictions, m.version, m.auditFail,
+	m.registry.MustRegister(m.requests, m.latency, m.decisions, m.authFails, m.drift, m.throttled, m.connWaits, m.sessions, m.evictions, m.version, m.auditFail, m.dirLookup, m.dirTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

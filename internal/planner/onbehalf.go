@@ -57,7 +57,12 @@ func (a *api) AuthorizeOnBehalf(ctx context.Context, req *connect.Request[lakega
 	}
 	id := s.identity(target)
 	pol := c.snap.policy
-	decisions := pol.Authorize(id.subjectAt(pol), objs)
+	v, err := s.viewAt(ctx, id, pol)
+	if err != nil {
+		s.record(c, audit.Record{StatementType: "AUTHORIZE ON BEHALF", Statement: m.Statement, Outcome: audit.OutcomeError, Reason: err.Error()})
+		return nil, err
+	}
+	decisions := pol.Authorize(v.subject, objs)
 
 	resp := &lakegatev1.AuthorizeOnBehalfResponse{
 		Decisions:     make([]*lakegatev1.ObjectDecision, len(decisions)),

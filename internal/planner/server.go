@@ -21,6 +21,7 @@ import (
 	"github.com/lakegate/lakegate/internal/audit"
 	"github.com/lakegate/lakegate/internal/authn"
 	"github.com/lakegate/lakegate/internal/catalog"
+	"github.com/lakegate/lakegate/internal/directory"
 	"github.com/lakegate/lakegate/internal/fairshare"
 	"github.com/lakegate/lakegate/internal/policy"
 	"github.com/lakegate/lakegate/internal/sample"
@@ -62,6 +63,11 @@ type Config struct {
 	// headers and body (default 30s).
 	MaxConnections int
 	ReadTimeout    time.Duration
+	// DirectorySources, if any, add the groups and attributes of the
+	// organisation's directory to every principal, resolved with
+	// DirectoryOptions (internal/directory).
+	DirectorySources []directory.Source
+	DirectoryOptions directory.Options
 	// AcceptPolicyRollback starts on a store older than the last policy
 	// version this planner committed (watermark.go), with a warning.
 	AcceptPolicyRollback bool
@@ -124,6 +130,7 @@ type Server struct {
 	audit      *audit.Log
 	metrics    *metrics
 
+	dir     *directory.Resolver // nil: groups come from tokens only
 	current atomic.Pointer[snapshot]
 	// ddl serialises policy changes so each is validated against the
 	// version it will replace.
@@ -193,6 +200,14 @@ func New(ctx context.Context, cfg Config, st store.Store, dataDir string) (*Serv
 			}
 			return 0
 		})
+	if len(cfg.DirectorySources) > 0 {
+		opts := cfg.DirectoryOptions
+		opts.Observe = s.metrics.observeDirectory
+		if s.dir, err = directory.New(opts, cfg.DirectorySources...); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
 	if err := s.load(ctx); err != nil {
 		s.close()
 		return nil, err

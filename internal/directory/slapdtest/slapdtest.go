@@ -1,4 +1,6 @@
-package directory
+// Package slapdtest starts a real OpenLDAP server for tests
+// (scripts/slapd.sh), loaded with testdata/ldap/directory.ldif.
+package slapdtest
 
 import (
 	"bufio"
@@ -11,14 +13,18 @@ import (
 	"testing"
 )
 
-// slapd is a real OpenLDAP server started by scripts/slapd.sh for one test,
-// loaded with testdata/ldap/directory.ldif.
-type slapd struct {
+// Server is a real OpenLDAP server started by scripts/slapd.sh for one
+// test. Env holds what scripts/slapd.sh wrote to DIR/env: LDAP_URL,
+// LDAPS_URL, LDAP_CA, LDAP_BIND_DN, LDAP_BIND_PASSWORD, LDAP_ROOT_DN,
+// LDAP_ROOT_PASSWORD.
+type Server struct {
 	dir string
-	env map[string]string
+	Env map[string]string
 }
 
-func startSlapd(t *testing.T) *slapd {
+// Start starts a server for t and stops it when t ends. Without slapd it
+// skips t, or fails it when LAKEGATE_REQUIRE_SLAPD=1 (make test).
+func Start(t testing.TB) *Server {
 	t.Helper()
 	if _, err := exec.LookPath("slapd"); err != nil {
 		if _, err := os.Stat("/usr/sbin/slapd"); err != nil {
@@ -29,13 +35,13 @@ func startSlapd(t *testing.T) *slapd {
 		}
 	}
 	_, file, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(file), "..", "..", "scripts", "slapd.sh")
-	s := &slapd{dir: t.TempDir(), env: map[string]string{}}
+	script := filepath.Join(filepath.Dir(file), "..", "..", "..", "scripts", "slapd.sh")
+	s := &Server{dir: t.TempDir(), Env: map[string]string{}}
 	out, err := exec.Command(script, "start", s.dir, freePort(t), freePort(t)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("start slapd: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { s.stop(t) })
+	t.Cleanup(func() { s.Stop(t) })
 	f, err := os.Open(filepath.Join(s.dir, "env"))
 	if err != nil {
 		t.Fatal(err)
@@ -44,43 +50,44 @@ func startSlapd(t *testing.T) *slapd {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			s.env[k] = v
+			s.Env[k] = v
 		}
 	}
 	return s
 }
 
-func (s *slapd) stop(t *testing.T) {
+// Stop stops the server (its data stays for Restart).
+func (s *Server) Stop(t testing.TB) {
 	_, file, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(file), "..", "..", "scripts", "slapd.sh")
+	script := filepath.Join(filepath.Dir(file), "..", "..", "..", "scripts", "slapd.sh")
 	if out, err := exec.Command(script, "stop", s.dir).CombinedOutput(); err != nil {
 		t.Errorf("stop slapd: %v\n%s", err, out)
 	}
 }
 
-// restart starts the stopped server again on the same ports and data.
-func (s *slapd) restart(t *testing.T) {
+// Restart starts the stopped server again on the same ports and data.
+func (s *Server) Restart(t testing.TB) {
 	slapdBin, err := exec.LookPath("slapd")
 	if err != nil {
 		slapdBin = "/usr/sbin/slapd"
 	}
-	urls := s.env["LDAP_URL"] + "/ " + s.env["LDAPS_URL"] + "/"
+	urls := s.Env["LDAP_URL"] + "/ " + s.Env["LDAPS_URL"] + "/"
 	if out, err := exec.Command(slapdBin, "-f", filepath.Join(s.dir, "slapd.conf"), "-h", urls).CombinedOutput(); err != nil {
 		t.Fatalf("restart slapd: %v\n%s", err, out)
 	}
 }
 
-// modify runs ldapmodify as the directory's root with the LDIF given.
-func (s *slapd) modify(t *testing.T, ldif string) {
+// Modify runs ldapmodify as the directory's root with the LDIF given.
+func (s *Server) Modify(t testing.TB, ldif string) {
 	t.Helper()
-	cmd := exec.Command("ldapmodify", "-x", "-H", s.env["LDAP_URL"], "-D", s.env["LDAP_ROOT_DN"], "-w", s.env["LDAP_ROOT_PASSWORD"])
+	cmd := exec.Command("ldapmodify", "-x", "-H", s.Env["LDAP_URL"], "-D", s.Env["LDAP_ROOT_DN"], "-w", s.Env["LDAP_ROOT_PASSWORD"])
 	cmd.Stdin = strings.NewReader(ldif)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("ldapmodify: %v\n%s", err, out)
 	}
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

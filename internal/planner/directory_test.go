@@ -1,0 +1,90 @@
+package planner
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/stretchr/testify/require"
+
+	lakegatev1 "github.com/lakegate/lakegate/gen/lakegate/v1"
+	"github.com/lakegate/lakegate/internal/audit"
+	"github.com/lakegate/lakegate/internal/authn"
+	"github.com/lakegate/lakegate/internal/directory"
+	"github.com/lakegate/lakegate/internal/directory/slapdtest"
+)
+
+// Issue 14: a token naming only a user (as a shared cluster's signing key
+// mints) gets the roles of the user's groups in the directory — a real
+// OpenLDAP — and, while the directory cannot answer past its stale window,
+// nothing at all.
+func TestGroupsFromLDAP(t *testing.T) {
+	ldap := slapdtest.Start(t)
+	src, err := directory.NewLDAP(directory.LDAPConfig{
+		URL: ldap.Env["LDAPS_URL"], CAFile: ldap.Env["LDAP_CA"],
+		BindDN: ldap.Env["LDAP_BIND_DN"], BindPassword: ldap.Env["LDAP_BIND_PASSWORD"],
+		UserBase: "ou=people,dc=example,dc=com", GroupBase: "ou=groups,dc=example,dc=com", NestedDepth: 2,
+		Attributes: map[string]string{"region": "l"},
+	})
+	require.NoError(t, err)
+	e := newEnv(t, func(c *Config) {
+		c.DirectorySources = []directory.Source{src}
+		c.DirectoryOptions = directory.Options{TTL: 200 * time.Millisecond, StaleFor: -1}
+	})
+	admin := e.client("root", "admin")
+	_, err = sql(t, admin, `CREATE ROLE analyst; GRANT ROLE analyst TO GROUP analysts;
+		CREATE ROLE staff; GRANT ROLE staff TO GROUP company;
+		GRANT SELECT ON TABLE okera_sample.users TO ROLE analyst`)
+	require.NoError(t, err)
+
+	alice := e.client("alice") // no groups in the token
+	who, err := alice.WhoAmI(context.Background(), connect.NewRequest(&lakegatev1.WhoAmIRequest{}))
+	require.NoError(t, err)
+	require.Subset(t, who.Msg.Groups, []string{"analysts", "eu_staff", "all_staff", "company"}, "direct and nested groups")
+	require.Equal(t, []string{"analyst", "staff"}, who.Msg.Roles)
+	d := authorize(t, alice, "", table("okera_sample", "users", "uid"))
+	require.True(t, d.Decisions[0].Allowed, d.Decisions[0].Reason)
+	d = authorize(t, e.client("bob"), "", table("okera_sample", "users", "uid"))
+	require.False(t, d.Decisions[0].Allowed, "bob is not in analysts")
+
+	// The audit record names the groups the decision used.
+	require.NoError(t, e.srv.audit.Flush())
+	var groups []string
+	require.NoError(t, audit.Read(e.srv.audit.Dir(), audit.Query{User: "alice"}, func(r audit.Record) error {
+		if r.StatementType == "AUTHORIZE" {
+			groups = r.Groups
+		}
+		return nil
+	}))
+	require.Contains(t, groups, "analysts")
+
+	// Removed from the group in the directory: denied within the TTL.
+	ldap.Modify(t, "dn: cn=analysts,ou=groups,dc=example,dc=com\nchangetype: modify\nreplace: member\nmember: uid=carol,ou=people,dc=example,dc=com\n")
+	require.Eventually(t, func() bool {
+		d := authorize(t, alice, "", table("okera_sample", "users", "uid"))
+		return !d.Decisions[0].Allowed
+	}, 10*time.Second, 50*time.Millisecond)
+
+	// The directory goes away: with no stale window, requests fail at once
+	// (Unavailable, naming the cause) rather than decide without groups.
+	ldap.Stop(t)
+	require.Eventually(t, func() bool {
+		_, err := alice.Authorize(context.Background(), connect.NewRequest(&lakegatev1.AuthorizeRequest{
+			Objects: []*lakegatev1.AuthObject{table("okera_sample", "users", "uid")}}))
+		return connect.CodeOf(err) == connect.CodeUnavailable
+	}, 10*time.Second, 50*time.Millisecond)
+	_, err = alice.WhoAmI(context.Background(), connect.NewRequest(&lakegatev1.WhoAmIRequest{}))
+	require.Equal(t, connect.CodeUnavailable, connect.CodeOf(err))
+	require.ErrorContains(t, err, "cannot tell which groups alice is in")
+}
+
+// A cluster signing key's user never becomes an admin, through the
+// directory either.
+func TestDirectoryNeverMakesAClusterKeyAdmin(t *testing.T) {
+	s := &Server{cfg: Config{AdminGroup: "admin"}}
+	p := &authn.Principal{User: "mallory", ClusterKey: true}
+	got, ms := s.withDirectory(p, directory.Entry{Found: true, Groups: []directory.Membership{{Group: "admin", Source: "ldap"}, {Group: "analysts", Source: "ldap"}}})
+	require.Equal(t, []string{"analysts"}, got.Groups)
+	require.Equal(t, []directory.Membership{{Group: "analysts", Source: "ldap"}}, ms)
+}
