@@ -17,6 +17,7 @@ import (
 
 // directoryFlags are serve's flags for the organisation's directory.
 type directoryFlags struct {
+	groupsFile   string
 	ldap         directory.LDAPConfig
 	passwordFile string
 	attributes   []string
@@ -24,6 +25,7 @@ type directoryFlags struct {
 }
 
 func (d *directoryFlags) register(f *pflag.FlagSet) {
+	f.StringVar(&d.groupsFile, "groups-file", "", "YAML file of users' groups and attributes (small setups, tests), read again when it changes")
 	f.StringVar(&d.ldap.URL, "ldap-url", "", "LDAP or Active Directory server for users' groups and attributes: ldaps://host[:port] or ldap://host[:port] with --ldap-start-tls")
 	f.BoolVar(&d.ldap.StartTLS, "ldap-start-tls", false, "upgrade an ldap:// connection with StartTLS")
 	f.StringVar(&d.ldap.CAFile, "ldap-ca-file", "", "PEM file of the CAs that sign the LDAP server's certificate (default: the system's)")
@@ -46,6 +48,14 @@ func (d *directoryFlags) register(f *pflag.FlagSet) {
 // then fail closed until it answers), a configuration that cannot work is.
 func (d *directoryFlags) apply(ctx context.Context, cfg *planner.Config, log *slog.Logger) error {
 	cfg.DirectoryOptions = directory.Options{TTL: d.ttl, StaleFor: d.stale}
+	if d.groupsFile != "" {
+		f, err := directory.NewFile(d.groupsFile)
+		if err != nil {
+			return err
+		}
+		cfg.DirectorySources = append(cfg.DirectorySources, f)
+		log.Info("groups file loaded", "file", d.groupsFile)
+	}
 	if d.ldap.URL == "" {
 		if d.ldap.UserBase != "" || d.ldap.BindDN != "" || d.passwordFile != "" || len(d.attributes) > 0 {
 			return errors.New("--ldap-* flags were given without --ldap-url")
