@@ -100,10 +100,12 @@ test-spark-213: build build/spark/lakegate-spark-3.5_2.13.jar
 test-security: test-security-35 test-security-40
 
 test-security-35: build build/spark/lakegate-spark-3.5_2.12.jar
-	LAKEGATE_SPARK_REQUIRE_JAR=1 scripts/security-test.sh 3.5
+	scripts/ensure-slapd.sh
+	LAKEGATE_SPARK_REQUIRE_JAR=1 LAKEGATE_REQUIRE_SLAPD=1 scripts/security-test.sh 3.5
 
 test-security-40: build build/spark/lakegate-spark-4.0_2.13.jar
-	LAKEGATE_SPARK_REQUIRE_JAR=1 scripts/security-test.sh 4.0
+	scripts/ensure-slapd.sh
+	LAKEGATE_SPARK_REQUIRE_JAR=1 LAKEGATE_REQUIRE_SLAPD=1 scripts/security-test.sh 4.0
 
 ## bench-spark: Spark planning time with and without the extension, 22 TPC-H shapes (bench/RESULTS.md)
 bench-spark: build build/spark/lakegate-spark-3.5_2.12.jar

@@ -2,6 +2,8 @@ package planner
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -11,8 +13,10 @@ import (
 	lakegatev1 "github.com/lakegate/lakegate/gen/lakegate/v1"
 	"github.com/lakegate/lakegate/internal/audit"
 	"github.com/lakegate/lakegate/internal/authn"
+	"github.com/lakegate/lakegate/internal/catalog"
 	"github.com/lakegate/lakegate/internal/directory"
 	"github.com/lakegate/lakegate/internal/directory/slapdtest"
+	"github.com/lakegate/lakegate/internal/policy"
 )
 
 // Issue 14: a token naming only a user (as a shared cluster's signing key
@@ -87,4 +91,71 @@ func TestDirectoryNeverMakesAClusterKeyAdmin(t *testing.T) {
 	got, ms := s.withDirectory(p, directory.Entry{Found: true, Groups: []directory.Membership{{Group: "admin", Source: "ldap"}, {Group: "analysts", Source: "ldap"}}})
 	require.Equal(t, []string{"analysts"}, got.Groups)
 	require.Equal(t, []directory.Membership{{Group: "analysts", Source: "ldap"}}, ms)
+}
+
+// BenchmarkDirectory is the planner's cost per request — authentication
+// (session cache or token verification), the user's view, and the decision
+// of one object — with and without groups from a real slapd, side by side:
+// "none" has no directory (groups from the token); "cached" a directory
+// whose answer is cached (the steady state: one lookup per user per TTL);
+// "new-session" a new session each request (token verified) with the
+// directory's answer cached; "ldap-lookup" a new session and an LDAP
+// round trip each request (the first request of a user). See
+// bench/RESULTS.md.
+func BenchmarkDirectory(b *testing.B) {
+	ldap := slapdtest.Start(b)
+	for _, mode := range []string{"none", "cached", "new-session", "ldap-lookup"} {
+		b.Run(mode, func(b *testing.B) {
+			var sources []directory.Source
+			if mode != "none" {
+				src, err := directory.NewLDAP(directory.LDAPConfig{
+					URL: ldap.Env["LDAPS_URL"], CAFile: ldap.Env["LDAP_CA"],
+					BindDN: ldap.Env["LDAP_BIND_DN"], BindPassword: ldap.Env["LDAP_BIND_PASSWORD"],
+					UserBase: "ou=people,dc=example,dc=com", GroupBase: "ou=groups,dc=example,dc=com", NestedDepth: 2,
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer src.Close()
+				sources = []directory.Source{src}
+			}
+			e := newEnv(b, func(c *Config) {
+				c.DirectorySources = sources
+				c.DirectoryOptions = directory.Options{TTL: time.Hour}
+			})
+			if _, err := sql(b, e.client("root", "admin"), `CREATE ROLE analyst; GRANT ROLE analyst TO GROUP analysts;
+				GRANT SELECT ON TABLE okera_sample.users TO ROLE analyst`); err != nil {
+				b.Fatal(err)
+			}
+			groups := []string(nil)
+			if mode == "none" {
+				groups = []string{"all_staff", "analysts", "company", "eu_staff", "loop_a", "loop_b"} // what the directory would say
+			}
+			tok, err := authn.SignToken(e.key, authn.TokenSpec{User: "alice", Groups: groups, TTL: time.Hour}, time.Now())
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := http.Header{"Authorization": {"Bearer " + tok}}
+			obj := []policy.Object{{Database: "okera_sample", Table: "users", Columns: []catalog.Column{{Name: "uid", Type: "int"}}, Action: catalog.PrivSelect}}
+			ctx := context.Background()
+			i := 0
+			for b.Loop() {
+				sid := "bench-session"
+				if mode == "new-session" || mode == "ldap-lookup" {
+					sid = fmt.Sprintf("bench-%d", i)
+				}
+				if mode == "ldap-lookup" {
+					e.srv.dir.Invalidate("alice")
+				}
+				i++
+				c, err := e.srv.authenticate(ctx, h, "127.0.0.1:1", sid, "bench", "Authorize")
+				if err != nil {
+					b.Fatal(err)
+				}
+				if d := c.snap.policy.Authorize(c.subject, obj); !d[0].Allowed {
+					b.Fatalf("denied: %s", d[0].Reason)
+				}
+			}
+		})
+	}
 }

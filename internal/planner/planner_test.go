@@ -23,7 +23,7 @@ import (
 
 // env is an in-process planner on a loopback port.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *Server
 	base   string
 	key    crypto.Signer
@@ -31,7 +31,7 @@ type env struct {
 	done   chan error
 }
 
-func newEnv(t *testing.T, opts ...func(*Config)) *env {
+func newEnv(t testing.TB, opts ...func(*Config)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	_, pub, err := authn.GenerateKeyPair(filepath.Join(dir, "keys"))
@@ -75,7 +75,7 @@ func (e *env) clientWithToken(tok string) lakegatev1connect.PlannerServiceClient
 		})))
 }
 
-func sql(t *testing.T, c lakegatev1connect.PlannerServiceClient, stmts string) (*lakegatev1.ExecuteSqlResponse, error) {
+func sql(t testing.TB, c lakegatev1connect.PlannerServiceClient, stmts string) (*lakegatev1.ExecuteSqlResponse, error) {
 	t.Helper()
 	r, err := c.ExecuteSql(context.Background(), connect.NewRequest(&lakegatev1.ExecuteSqlRequest{Sql: stmts}))
 	if err != nil {
