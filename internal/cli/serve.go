@@ -72,6 +72,7 @@ stops it gracefully.`,
 	f.IntVar(&cfg.FairSlots, "fair-slots", 0, "requests worked on at once, shared fairly between users (a user's flood waits behind itself); 0: the number of CPUs; negative: no sharing")
 	f.BoolVar(&cfg.AcceptPolicyRollback, "accept-policy-rollback", false, "start even though the store is older than the last policy version this planner committed (after restoring an older backup on purpose)")
 	f.IntVar(&cfg.MaxConnections, "max-connections", 1024, "client connections open at once (never more than the descriptor limit allows); more wait until one closes")
+	f.IntVar(&cfg.MaxConnectionsPerPeer, "max-connections-per-peer", 256, "client connections one peer address may hold; more are closed at once, so one host cannot take them all (0: no bound)")
 	f.DurationVar(&cfg.ReadTimeout, "read-timeout", 30*time.Second, "time a request's headers and body may take to arrive")
 	f.IntVar(&cfg.MaxQueuedPerUser, "max-queued-per-user", 256, "requests one user may have waiting for a slot; more are refused (ResourceExhausted)")
 	f.IntVar(&cfg.AuditMaxFiles, "audit-max-files", 100, "rotated audit files kept, oldest deleted first (with --audit-max-bytes this bounds the audit's disk use: 100 × 64 MiB by default); 0 keeps all")

@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -55,4 +56,31 @@ func TestSlowBodyHoldsNoSlot(t *testing.T) {
 	defer cancel()
 	_, err = e.client("alice").WhoAmI(ctx, connect.NewRequest(&lakegatev1.WhoAmIRequest{}))
 	require.NoError(t, err, "alice waited behind a body that never came")
+}
+
+// One peer address holds at most --max-connections-per-peer connections:
+// more are closed at once (not queued), so a single host cannot take every
+// connection and make everyone else wait.
+func TestConnectionsPerPeer(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxConnectionsPerPeer = 2 })
+	host := e.base[len("http://"):]
+	var held []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", host)
+		require.NoError(t, err)
+		held = append(held, c)
+	}
+	extra, err := net.Dial("tcp", host)
+	require.NoError(t, err)
+	require.NoError(t, extra.SetReadDeadline(time.Now().Add(5*time.Second)))
+	_, err = extra.Read(make([]byte, 1))
+	require.ErrorIs(t, err, io.EOF, "the third connection is closed at once, not left waiting")
+	require.Equal(t, 1.0, testutil.ToFloat64(e.srv.metrics.connRefused))
+	for _, c := range held {
+		require.NoError(t, c.Close())
+	}
+	require.Eventually(t, func() bool {
+		_, err := e.client("bob").WhoAmI(context.Background(), connect.NewRequest(&lakegatev1.WhoAmIRequest{}))
+		return err == nil
+	}, 5*time.Second, 20*time.Millisecond, "the peer's connections are counted down when they close")
 }

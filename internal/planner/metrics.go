@@ -8,20 +8,21 @@ import (
 )
 
 type metrics struct {
-	registry  *prometheus.Registry
-	requests  *prometheus.CounterVec
-	latency   *prometheus.HistogramVec
-	decisions *prometheus.CounterVec
-	authFails *prometheus.CounterVec
-	drift     prometheus.Counter
-	throttled prometheus.Counter
-	connWaits prometheus.Counter
-	sessions  prometheus.GaugeFunc
-	evictions prometheus.CounterFunc
-	version   prometheus.GaugeFunc
-	auditFail prometheus.GaugeFunc
-	dirLookup *prometheus.CounterVec
-	dirTime   *prometheus.HistogramVec
+	registry    *prometheus.Registry
+	requests    *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	decisions   *prometheus.CounterVec
+	authFails   *prometheus.CounterVec
+	drift       prometheus.Counter
+	throttled   prometheus.Counter
+	connWaits   prometheus.Counter
+	connRefused prometheus.Counter
+	sessions    prometheus.GaugeFunc
+	evictions   prometheus.CounterFunc
+	version     prometheus.GaugeFunc
+	auditFail   prometheus.GaugeFunc
+	dirLookup   *prometheus.CounterVec
+	dirTime     *prometheus.HistogramVec
 }
 
 // observeDirectory counts a directory resolution (directory.Options.Observe).
@@ -55,6 +56,10 @@ func newMetrics(sessions func() float64, evictions func() float64, version func(
 		connWaits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "lakegate_connection_waits_total",
 			Help: "Connections that had to wait because --max-connections were open.",
+		}),
+		connRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lakegate_connections_refused_total",
+			Help: "Connections closed at once because their peer address held --max-connections-per-peer already.",
 		}),
 		throttled: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "lakegate_requests_throttled_total",
@@ -90,7 +95,7 @@ func newMetrics(sessions func() float64, evictions func() float64, version func(
 			Help: "Version of the policy being served.",
 		}, version),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.decisions, m.authFails, m.drift, m.throttled, m.connWaits, m.sessions, m.evictions, m.version, m.auditFail, m.dirLookup, m.dirTime,
+	m.registry.MustRegister(m.requests, m.latency, m.decisions, m.authFails, m.drift, m.throttled, m.connWaits, m.connRefused, m.sessions, m.evictions, m.version, m.auditFail, m.dirLookup, m.dirTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -63,6 +63,9 @@ type Config struct {
 	// headers and body (default 30s).
 	MaxConnections int
 	ReadTimeout    time.Duration
+	// MaxConnectionsPerPeer bounds the connections one peer address holds
+	// (0: no bound); more are closed at once.
+	MaxConnectionsPerPeer int
 	// DirectorySources, if any, add the groups and attributes of the
 	// organisation's directory to every principal, resolved with
 	// DirectoryOptions (internal/directory).
