@@ -605,15 +605,7 @@ func TestCloseOnFailedDiskKeepsRecordsInTheProcessLog(t *testing.T) {
 	if err != nil {
 		t.Skip("no /dev/full here")
 	}
-	dir := t.TempDir()
-	var logged bytes.Buffer
-	logger := slog.New(slog.NewJSONHandler(&logged, nil))
-	w, err := openWriter(dir, Options{MaxFileBytes: DefaultMaxFileBytes}, logger)
-	require.NoError(t, err)
-	w.f.Close()
-	w.f = full
-	l := start(dir, logger, w, func() {})
-	l.closeRetry = 300 * time.Millisecond
+	l, logged, _ := failingLog(t, func(real *os.File) file { real.Close(); return full })
 	for i := range 25 {
 		l.Write(sample(i))
 	}
@@ -632,16 +624,10 @@ func TestCloseOnFailedDiskKeepsRecordsInTheProcessLog(t *testing.T) {
 // in the writer until it is all written, so what Close hands over is whole
 // records, and the next Open removes the torn head from the file.
 func TestShortWriteKeepsTheRecordWhole(t *testing.T) {
-	dir := t.TempDir()
-	var logged bytes.Buffer
-	logger := slog.New(slog.NewJSONHandler(&logged, nil))
-	w, err := openWriter(dir, Options{MaxFileBytes: DefaultMaxFileBytes}, logger)
-	require.NoError(t, err)
 	first := encode(ptr(sample(0))).Bytes()
-	short := &shortFile{f: w.f.(*os.File), room: len(first) + 17} // the first record, then 17 bytes of the second
-	w.f = short
-	l := start(dir, logger, w, func() {})
-	l.closeRetry = 200 * time.Millisecond
+	l, logged, dir := failingLog(t, func(real *os.File) file {
+		return &shortFile{f: real, room: len(first) + 17} // the first record, then 17 bytes of the second
+	})
 	for i := range 3 {
 		l.Write(sample(i))
 	}
@@ -676,6 +662,22 @@ func (s *shortFile) Write(p []byte) (int, error) {
 }
 func (s *shortFile) Sync() error  { return s.f.Sync() }
 func (s *shortFile) Close() error { return s.f.Close() }
+
+// failingLog starts a Log in a new directory whose audit file is
+// swap(the real file), logging (JSON) to the returned buffer, retrying a
+// failing disk at Close for 200 ms only.
+func failingLog(t *testing.T, swap func(*os.File) file) (*Log, *bytes.Buffer, string) {
+	t.Helper()
+	dir := t.TempDir()
+	logged := &bytes.Buffer{}
+	logger := slog.New(slog.NewJSONHandler(logged, nil))
+	w, err := openWriter(dir, Options{MaxFileBytes: DefaultMaxFileBytes}, logger)
+	require.NoError(t, err)
+	w.f = swap(w.f.(*os.File))
+	l := start(dir, logger, w, func() {})
+	l.closeRetry = 200 * time.Millisecond
+	return l, logged, dir
+}
 
 // spilledRecords are the audit records a JSON process log holds.
 func spilledRecords(t *testing.T, log []byte) []Record {
@@ -755,16 +757,11 @@ func TestRetentionByCountAndAge(t *testing.T) {
 // record on disk (the next Open completes it): it is not also handed to the
 // process log.
 func TestShortWriteBeforeTheNewlineIsNotDuplicated(t *testing.T) {
-	dir := t.TempDir()
-	var logged bytes.Buffer
-	logger := slog.New(slog.NewJSONHandler(&logged, nil))
-	w, err := openWriter(dir, Options{MaxFileBytes: DefaultMaxFileBytes}, logger)
-	require.NoError(t, err)
 	first := encode(ptr(sample(0))).Bytes()
 	second := encode(ptr(sample(1))).Bytes()
-	w.f = &shortFile{f: w.f.(*os.File), room: len(first) + len(second) - 1}
-	l := start(dir, logger, w, func() {})
-	l.closeRetry = 200 * time.Millisecond
+	l, logged, dir := failingLog(t, func(real *os.File) file {
+		return &shortFile{f: real, room: len(first) + len(second) - 1}
+	})
 	for i := range 3 {
 		l.Write(sample(i))
 	}
@@ -796,14 +793,7 @@ func (s *syncFails) Close() error                { return s.f.Close() }
 // known to be on disk: those records go to the process log too (they may
 // be in the file as well: at least once).
 func TestFailedFsyncAtCloseKeepsTheRecords(t *testing.T) {
-	dir := t.TempDir()
-	var logged bytes.Buffer
-	logger := slog.New(slog.NewJSONHandler(&logged, nil))
-	w, err := openWriter(dir, Options{MaxFileBytes: DefaultMaxFileBytes}, logger)
-	require.NoError(t, err)
-	w.f = &syncFails{f: w.f.(*os.File)}
-	l := start(dir, logger, w, func() {})
-	l.closeRetry = 200 * time.Millisecond
+	l, logged, _ := failingLog(t, func(real *os.File) file { return &syncFails{f: real} })
 	for i := range 5 {
 		l.Write(sample(i))
 	}

@@ -1,12 +1,10 @@
 package planner
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/lakegate/lakegate/internal/audit"
 	"github.com/lakegate/lakegate/internal/authn"
+	"github.com/lakegate/lakegate/internal/crashtest"
 	"github.com/lakegate/lakegate/internal/policysql"
 	"github.com/lakegate/lakegate/internal/store/sqlite"
 )
@@ -47,8 +46,7 @@ func TestPlannerCrashChild(t *testing.T) {
 	ctx := context.Background()
 	s, err := crashPlanner(ctx, dir)
 	if err != nil {
-		fmt.Printf("ERROR start: %v\n", err)
-		os.Exit(2)
+		crashtest.Fail("start: %v", err)
 	}
 	c := &caller{principal: &authn.Principal{User: "root", Groups: []string{"admin"}}}
 	deadline := time.Now().Add(time.Minute) // never outlive a parent that died
@@ -56,18 +54,16 @@ func TestPlannerCrashChild(t *testing.T) {
 		role := fmt.Sprintf("crash_%s_%06d", os.Getenv(plannerCrashRoundEnv), i)
 		stmts, err := policysql.Parse("CREATE ROLE " + role + "; GRANT ROLE " + role + " TO GROUP g")
 		if err != nil {
-			fmt.Printf("ERROR parse: %v\n", err)
-			os.Exit(2)
+			crashtest.Fail("parse: %v", err)
 		}
 		c.requestID = "req-" + role
 		c.snap = s.snapshot()
 		c.subject = c.snap.policy.Subject(toPolicyPrincipal(c.principal))
 		_, v, err := s.execute(ctx, c, stmts)
 		if err != nil {
-			fmt.Printf("ERROR execute: %v\n", err)
-			os.Exit(2)
+			crashtest.Fail("execute: %v", err)
 		}
-		fmt.Printf("ACK %s %d\n", role, v) // one write(2): once read, execute had returned
+		crashtest.Ack(role, v)
 	}
 	os.Exit(0)
 }
@@ -80,44 +76,10 @@ func TestPlannerCrashKeepsChangesAndTheirRecords(t *testing.T) {
 	dir := t.TempDir()
 	acked := map[string]int64{}
 	for round, killAfter := range []int{30, 120} {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestPlannerCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), plannerCrashDirEnv+"="+dir, plannerCrashRoundEnv+"="+strconv.Itoa(round))
-		cmd.Stderr = os.Stderr
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
+		for role, v := range crashtest.KillAfter(t, "TestPlannerCrashChild",
+			[]string{plannerCrashDirEnv + "=" + dir, plannerCrashRoundEnv + "=" + strconv.Itoa(round)}, killAfter) {
+			acked[role] = v
 		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(out)
-		n, killed := 0, false
-		for sc.Scan() {
-			line := sc.Text()
-			if strings.HasPrefix(line, "ERROR") {
-				t.Fatalf("child: %s", line)
-			}
-			f := strings.Fields(line)
-			if len(f) != 3 || f[0] != "ACK" {
-				continue
-			}
-			v, err := strconv.ParseInt(f[2], 10, 64)
-			if err != nil {
-				t.Fatalf("child printed %q", line)
-			}
-			acked[f[1]] = v
-			if n++; n == killAfter && !killed {
-				if err := cmd.Process.Kill(); err != nil { // SIGKILL
-					t.Fatal(err)
-				}
-				killed = true
-			}
-		}
-		err = cmd.Wait()
-		if !killed {
-			t.Fatalf("round %d: child ended after %d changes (%v) before it was killed", round, n, err)
-		}
-		t.Logf("round %d: killed the planner after %d acknowledged changes (%d read): %v", round, killAfter, n, err)
 
 		// The planner starts again on what the kill left (the watermark
 		// check included) and holds every acknowledged change…

@@ -1,17 +1,15 @@
 package sqlite
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/lakegate/lakegate/internal/catalog"
+	"github.com/lakegate/lakegate/internal/crashtest"
 	"github.com/lakegate/lakegate/internal/store"
 )
 
@@ -34,8 +32,7 @@ func TestCrashChild(t *testing.T) {
 	round := os.Getenv(crashRoundEnv)
 	s, err := Open(context.Background(), dir, nil)
 	if err != nil {
-		fmt.Printf("ERROR open: %v\n", err)
-		os.Exit(2)
+		crashtest.Fail("open: %v", err)
 	}
 	deadline := time.Now().Add(time.Minute) // never outlive a parent that died
 	for i := 0; time.Now().Before(deadline); i++ {
@@ -50,12 +47,9 @@ func TestCrashChild(t *testing.T) {
 			return err
 		})
 		if err != nil {
-			fmt.Printf("ERROR apply: %v\n", err)
-			os.Exit(2)
+			crashtest.Fail("apply: %v", err)
 		}
-		// One write(2) per line, straight to the pipe: once the parent
-		// reads it, the Apply it reports had returned.
-		fmt.Printf("ACK %s %d\n", role, v)
+		crashtest.Ack(role, v)
 	}
 	os.Exit(0)
 }
@@ -68,45 +62,10 @@ func TestCrashSafety(t *testing.T) {
 	acked := map[string]int64{} // role → version its Apply returned
 	var maxAcked int64
 	for round, killAfter := range []int{40, 150, 400} {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashRoundEnv+"="+strconv.Itoa(round))
-		cmd.Stderr = os.Stderr
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(out)
-		n, killed := 0, false
-		for sc.Scan() {
-			line := sc.Text()
-			if strings.HasPrefix(line, "ERROR") {
-				t.Fatalf("child: %s", line)
-			}
-			f := strings.Fields(line)
-			if len(f) != 3 || f[0] != "ACK" {
-				continue // test framework output
-			}
-			v, err := strconv.ParseInt(f[2], 10, 64)
-			if err != nil {
-				t.Fatalf("child printed %q", line)
-			}
-			acked[f[1]] = v
+		for role, v := range crashtest.KillAfter(t, "TestCrashChild", []string{crashDirEnv + "=" + dir, crashRoundEnv + "=" + strconv.Itoa(round)}, killAfter) {
+			acked[role] = v
 			maxAcked = max(maxAcked, v)
-			if n++; n == killAfter && !killed {
-				if err := cmd.Process.Kill(); err != nil { // SIGKILL
-					t.Fatal(err)
-				}
-				killed = true
-			}
 		}
-		err = cmd.Wait()
-		if !killed {
-			t.Fatalf("round %d: child ended after %d acknowledged applies (%v) before it was killed", round, n, err)
-		}
-		t.Logf("round %d: killed the child after %d acknowledged applies (%d read in all): %v", round, killAfter, n, err)
 
 		// Reopen: quick_check runs in Open; check every acknowledged change.
 		s, err := Open(context.Background(), dir, nil)
