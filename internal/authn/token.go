@@ -12,6 +12,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/lakegate/lakegate/internal/catalog"
 )
 
 // rawToken is a compact JWS taken apart, before its signature is checked.
@@ -272,7 +274,7 @@ func claimGroups(m map[string]json.RawMessage, name string) ([]string, error) {
 	}
 	seen := make(map[string]bool, len(list))
 	for _, g := range list {
-		g = strings.ToLower(strings.TrimSpace(g))
+		g = catalog.FoldName(strings.TrimSpace(g))
 		if g == "" || seen[g] {
 			continue
 		}

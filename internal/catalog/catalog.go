@@ -237,6 +237,26 @@ func (s *State) PutTable(t Table) {
 	s.Tables = append(slices.Clip(s.Tables), t)
 }
 
+// FoldName is how user and group names compare everywhere: ASCII letters
+// without regard to case, every other character as it is — so that no
+// Unicode case folding (the Kelvin sign K lower-cases to k, and full-width
+// letters are matched as ASCII by some directories) makes two different
+// names one.
+func FoldName(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
 // SortStrings sorts and removes duplicates in place, returning the result.
 func SortStrings(in []string) []string {
 	if len(in) < 2 {

@@ -33,6 +33,7 @@ func (d *directoryFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&d.passwordFile, "ldap-bind-password-file", "", "file holding the service account's password (or the environment variable LAKEGATE_LDAP_BIND_PASSWORD)")
 	f.StringVar(&d.ldap.UserBase, "ldap-user-base", "", "where users are searched, e.g. ou=people,dc=example,dc=com")
 	f.StringVar(&d.ldap.UserFilter, "ldap-user-filter", "", "filter selecting one user, {user} standing for the name (default (&(objectClass=person)(uid={user})); Active Directory: (&(objectClass=user)(sAMAccountName={user})))")
+	f.StringVar(&d.ldap.UserNameAttribute, "ldap-user-name-attribute", "", "attribute of the user entry that must hold the token's user name exactly, ASCII case aside (default: the one the user filter compares with {user})")
 	f.StringVar(&d.ldap.GroupSearch, "ldap-group-search", directory.GroupsByMember, "how groups are found: member (groups listing the user: member, uniqueMember, memberUid), memberof (the user's memberOf), in-chain (Active Directory, nested groups on the server)")
 	f.StringVar(&d.ldap.GroupBase, "ldap-group-base", "", "where groups are searched (member and in-chain)")
 	f.StringVar(&d.ldap.GroupNameAttribute, "ldap-group-name-attribute", "cn", "attribute naming a group")

@@ -47,7 +47,7 @@ func (b *Batch) dropRole(x policysql.DropRole) (Result, error) {
 }
 
 func (b *Batch) grantRole(m catalog.Membership) (Result, error) {
-	m.Name = strings.ToLower(m.Name) // groups and users match case-insensitively
+	m.Name = catalog.FoldName(m.Name) // groups and users match without regard to ASCII case
 	if !b.admin() {
 		return Result{}, notAdmin("grant roles")
 	}
@@ -64,7 +64,7 @@ func (b *Batch) grantRole(m catalog.Membership) (Result, error) {
 }
 
 func (b *Batch) revokeRole(m catalog.Membership) (Result, error) {
-	m.Name = strings.ToLower(m.Name)
+	m.Name = catalog.FoldName(m.Name)
 	if !b.admin() {
 		return Result{}, notAdmin("revoke roles")
 	}

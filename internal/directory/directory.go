@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/lakegate/lakegate/internal/catalog"
 )
 
 // Membership is one group of a user and the source that says so.
@@ -56,9 +58,9 @@ func (e Entry) GroupNames() []string {
 type Source interface {
 	// Name is the source's name in Memberships and errors ("ldap").
 	Name() string
-	// Lookup returns what the source knows of user (Found false when it
-	// does not know the user: not an error). An error means the source
-	// could not answer.
+	// Lookup returns what the source knows of user, a name as FoldName
+	// gives it (Found false when it does not know the user: not an error).
+	// An error means the source could not answer.
 	Lookup(ctx context.Context, user string) (Entry, error)
 }
 
@@ -144,7 +146,7 @@ func (r *Resolver) Sources() []string {
 // answers from such a stale answer, it asks the sources again every few
 // seconds.
 func (r *Resolver) Resolve(ctx context.Context, user string) (e Entry, expires time.Time, err error) {
-	key := strings.ToLower(user)
+	key := FoldName(user)
 	now := r.opts.now()
 	r.mu.Lock()
 	c := r.cache[key]
@@ -157,7 +159,12 @@ func (r *Resolver) Resolve(ctx context.Context, user string) (e Entry, expires t
 	gen := r.gen.Load()
 	r.mu.Unlock()
 
-	v, err, _ := r.flight.Do(key, func() (any, error) { return r.lookup(ctx, key) })
+	// One lookup per user and generation at a time: a request after an
+	// Invalidate never joins a lookup that began before it. The lookup
+	// does not end with the first caller's context (each source bounds its
+	// own time): a client that goes away does not fail the others.
+	lctx := context.WithoutCancel(ctx)
+	v, err, _ := r.flight.Do(fmt.Sprintf("%d\x00%s", gen, key), func() (any, error) { return r.lookup(lctx, key) })
 	if err == nil {
 		fresh := v.(Entry)
 		r.store(key, fresh, now, gen)
@@ -189,7 +196,7 @@ func (r *Resolver) lookup(ctx context.Context, user string) (Entry, error) {
 		}
 		out.Found = true
 		for _, m := range e.Groups {
-			out.Groups = append(out.Groups, Membership{Group: strings.ToLower(m.Group), Source: s.Name()})
+			out.Groups = append(out.Groups, Membership{Group: FoldName(m.Group), Source: s.Name()})
 		}
 		for k, v := range e.Attributes {
 			if out.Attributes == nil {
@@ -249,8 +256,11 @@ func (r *Resolver) Invalidate(user string) {
 		clear(r.cache)
 		return
 	}
-	delete(r.cache, strings.ToLower(user))
+	delete(r.cache, FoldName(user))
 }
+
+// FoldName is how user and group names compare (catalog.FoldName).
+func FoldName(s string) string { return catalog.FoldName(s) }
 
 // Generation changes whenever Invalidate is called: a caller holding an
 // answer compares it to drop the answer at once after a change.

@@ -157,3 +157,85 @@ func TestCacheIsBounded(t *testing.T) {
 	}
 	require.LessOrEqual(t, len(r.cache), 100)
 }
+
+// blocking is a Source whose lookups wait for release, answering with the
+// groups at the moment they end.
+type blocking struct {
+	mu      sync.Mutex
+	groups  []string
+	started chan struct{}
+	release chan struct{}
+	once    sync.Once
+	n       atomic.Int64
+}
+
+func (b *blocking) Name() string { return "ldap" }
+
+func (b *blocking) Lookup(ctx context.Context, _ string) (Entry, error) {
+	b.n.Add(1)
+	b.once.Do(func() { close(b.started) })
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+		return Entry{}, ctx.Err()
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e := Entry{Found: true}
+	for _, g := range b.groups {
+		e.Groups = append(e.Groups, Membership{Group: g})
+	}
+	return e, nil
+}
+
+// A request after Invalidate never takes the answer of a lookup that began
+// before it (which may predate the change), nor is that answer cached.
+func TestInvalidateIsNotUndoneByALookupInFlight(t *testing.T) {
+	src := &blocking{groups: []string{"finance_admins"}, started: make(chan struct{}), release: make(chan struct{})}
+	r, err := New(Options{TTL: time.Hour}, src)
+	require.NoError(t, err)
+	ctx := context.Background()
+	first := make(chan Entry)
+	go func() { e, _, _ := r.Resolve(ctx, "alice"); first <- e }()
+	<-src.started
+	src.mu.Lock()
+	src.groups = nil // removed in the directory…
+	src.mu.Unlock()
+	r.Invalidate("alice") // …which says so
+	second := make(chan Entry)
+	go func() { e, _, _ := r.Resolve(ctx, "alice"); second <- e }()
+	require.Eventually(t, func() bool { return src.n.Load() == 2 }, 5*time.Second, time.Millisecond, "the second request has a lookup of its own")
+	close(src.release)
+	<-first
+	require.Empty(t, (<-second).Groups)
+	e, _, err := r.Resolve(ctx, "alice")
+	require.NoError(t, err)
+	require.Empty(t, e.Groups, "the older answer was not cached")
+}
+
+// A client that goes away does not fail the other requests waiting on the
+// same lookup.
+func TestACancelledCallerDoesNotFailTheOthers(t *testing.T) {
+	src := &blocking{groups: []string{"analysts"}, started: make(chan struct{}), release: make(chan struct{})}
+	r, err := New(Options{}, src)
+	require.NoError(t, err)
+	ctxA, cancelA := context.WithCancel(context.Background())
+	errA := make(chan error)
+	go func() { _, _, err := r.Resolve(ctxA, "alice"); errA <- err }()
+	<-src.started
+	b := make(chan error)
+	go func() { _, _, err := r.Resolve(context.Background(), "ALICE"); b <- err }()
+	cancelA()
+	time.Sleep(50 * time.Millisecond)
+	close(src.release)
+	require.NoError(t, <-b)
+	<-errA
+}
+
+// Names compare by ASCII case only: no Unicode folding makes two names one.
+func TestFoldName(t *testing.T) {
+	require.Equal(t, "alice", FoldName("ALICE"))
+	require.Equal(t, "\u212Aate", FoldName("\u212Aate"), "the Kelvin sign is not a k")
+	require.NotEqual(t, FoldName("ｌｉｃｅ"), FoldName("lice"))
+	require.Equal(t, "ünal", FoldName("ünal"))
+}

@@ -3,13 +3,13 @@ package directory
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -24,18 +24,20 @@ import (
 //	groups:              # or list a group's members here
 //	  eu_staff: [alice, carol]
 //
-// The file is read again when it changes (checked at each lookup, which
-// the Resolver's cache makes rare). A file that no longer parses fails
-// every lookup until it is fixed: its last good content is not used, since
-// the change may have been a removal.
+// The file is read again when its content changes (checked at each
+// lookup, which the Resolver's cache makes rare). A file that no longer
+// parses fails every lookup until it is fixed: its last good content is not
+// used, since the change may have been a removal. Replace it atomically
+// (write another file, then rename it over this one): a file read while it
+// is half written may parse, and say less — or, cut inside a name, other —
+// than it will.
 type File struct {
 	path string
 
-	mu      sync.Mutex
-	modTime time.Time
-	size    int64
-	users   map[string]Entry
-	err     error
+	mu    sync.Mutex
+	sum   [32]byte // of the content last parsed
+	users map[string]Entry
+	err   error
 }
 
 type fileFormat struct {
@@ -66,22 +68,24 @@ func (f *File) Lookup(_ context.Context, user string) (Entry, error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.users[strings.ToLower(user)], nil
+	return f.users[FoldName(user)], nil
 }
 
-// reload reads the file if it changed since it was last read.
+// reload reads the file and parses it again if its content changed (by
+// hash: a rewrite that keeps the size and time is seen too).
 func (f *File) reload() error {
-	st, err := os.Stat(f.path)
+	b, err := os.ReadFile(f.path)
 	if err != nil {
 		return fmt.Errorf("groups file: %w", err)
 	}
+	sum := sha256.Sum256(b)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.users != nil && st.ModTime().Equal(f.modTime) && st.Size() == f.size {
+	if f.users != nil && sum == f.sum {
 		return f.err
 	}
-	f.modTime, f.size = st.ModTime(), st.Size()
-	users, err := parseGroupsFile(f.path)
+	f.sum = sum
+	users, err := parseGroupsFile(f.path, b)
 	if err != nil {
 		f.err, f.users = err, map[string]Entry{}
 		return err
@@ -90,11 +94,7 @@ func (f *File) reload() error {
 	return nil
 }
 
-func parseGroupsFile(path string) (map[string]Entry, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("groups file: %w", err)
-	}
+func parseGroupsFile(path string, b []byte) (map[string]Entry, error) {
 	var doc fileFormat
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
@@ -103,7 +103,7 @@ func parseGroupsFile(path string) (map[string]Entry, error) {
 	}
 	users := map[string]Entry{}
 	add := func(user, group string) error {
-		user, group = strings.ToLower(strings.TrimSpace(user)), strings.ToLower(strings.TrimSpace(group))
+		user, group = FoldName(strings.TrimSpace(user)), FoldName(strings.TrimSpace(group))
 		if user == "" || group == "" {
 			return fmt.Errorf("groups file %s: an empty user or group name", path)
 		}
@@ -113,11 +113,16 @@ func parseGroupsFile(path string) (map[string]Entry, error) {
 		users[user] = e
 		return nil
 	}
+	seen := map[string]string{}
 	for name, u := range doc.Users {
-		key := strings.ToLower(strings.TrimSpace(name))
+		key := FoldName(strings.TrimSpace(name))
 		if key == "" {
 			return nil, fmt.Errorf("groups file %s: an empty user name", path)
 		}
+		if other, dup := seen[key]; dup {
+			return nil, fmt.Errorf("groups file %s: users %q and %q are the same user; merge them", path, other, name)
+		}
+		seen[key] = name
 		e := users[key]
 		e.Found = true
 		if len(u.Attributes) > 0 {

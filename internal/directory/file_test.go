@@ -65,6 +65,21 @@ groups:
 	require.NoError(t, err)
 	require.Equal(t, []Membership{{Group: "eu_staff"}}, e.Groups)
 
+	// A rewrite that keeps the size and the time is seen (by content).
+	write("groups:\n  eu_staff: [carol]\n", 0)
+	same, err := os.Stat(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, []byte("groups:\n  eu_staff: [dave_]\n"), 0o600))
+	require.NoError(t, os.Chtimes(path, same.ModTime(), same.ModTime()))
+	e, err = f.Lookup(ctx, "carol")
+	require.NoError(t, err)
+	require.False(t, e.Found)
+
+	// One user twice (by case): which entry wins would be chance.
+	write("users:\n  Alice: {attributes: {region: eu}}\n  alice: {attributes: {region: us}}\n", 0)
+	_, err = f.Lookup(ctx, "alice")
+	require.ErrorContains(t, err, "are the same user")
+
 	_, err = NewFile(filepath.Join(t.TempDir(), "missing.yaml"))
 	require.Error(t, err)
 }

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +50,12 @@ type LDAPConfig struct {
 	// "(&(objectClass=person)(uid={user}))"; for Active Directory
 	// "(&(objectClass=user)(sAMAccountName={user}))".
 	UserBase, UserFilter string
+	// UserNameAttribute is the attribute holding the user name (default:
+	// the one UserFilter compares with {user}). The entry found must carry
+	// the token's user name in it exactly, ASCII case aside: a directory's
+	// own matching rules (which ignore spaces, or fold full-width letters)
+	// never give one user another's entry.
+	UserNameAttribute string
 	// GroupSearch is GroupsByMember (default), GroupsByMemberOf or
 	// GroupsInChain. GroupBase is where groups are searched (required for
 	// member and in-chain).
@@ -80,8 +88,8 @@ const maxIdleLDAP = 4
 // lookup does (and Check does, for a start-up test).
 func NewLDAP(cfg LDAPConfig) (*LDAP, error) {
 	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "" {
-		return nil, fmt.Errorf("ldap url %q: want ldap://host[:port] or ldaps://host[:port]", cfg.URL)
+	if err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		return nil, errors.New("ldap url: want ldap://host[:port] or ldaps://host[:port], with no user, password, path or query (the bind DN and password have flags of their own)")
 	}
 	if u.Scheme == "ldaps" && cfg.StartTLS {
 		return nil, errors.New("ldap: StartTLS is for ldap:// URLs; ldaps:// is TLS already")
@@ -94,6 +102,13 @@ func NewLDAP(cfg LDAPConfig) (*LDAP, error) {
 	}
 	if !strings.Contains(cfg.UserFilter, "{user}") {
 		return nil, fmt.Errorf("ldap: the user filter %q has no {user}", cfg.UserFilter)
+	}
+	if cfg.UserNameAttribute == "" {
+		m := nameInFilter.FindStringSubmatch(cfg.UserFilter)
+		if m == nil || strings.Count(cfg.UserFilter, "{user}") != 1 {
+			return nil, fmt.Errorf("ldap: cannot tell which attribute of the user filter %q holds the user name: set the user name attribute", cfg.UserFilter)
+		}
+		cfg.UserNameAttribute = m[1]
 	}
 	if _, err := ldap.CompileFilter(strings.ReplaceAll(cfg.UserFilter, "{user}", "x")); err != nil {
 		return nil, fmt.Errorf("ldap: the user filter %q: %w", cfg.UserFilter, err)
@@ -185,7 +200,7 @@ func (l *LDAP) Lookup(ctx context.Context, user string) (Entry, error) {
 }
 
 func (l *LDAP) lookup(c *ldap.Conn, user string) (Entry, error) {
-	attrs := []string{"dn"}
+	attrs := []string{"dn", l.cfg.UserNameAttribute}
 	if l.cfg.GroupSearch == GroupsByMemberOf {
 		attrs = append(attrs, "memberOf")
 	}
@@ -201,6 +216,9 @@ func (l *LDAP) lookup(c *ldap.Conn, user string) (Entry, error) {
 	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
 		return Entry{}, fmt.Errorf("%s: search user %q: %w", l.cfg.URL, user, err)
 	}
+	if res != nil && len(res.Referrals) > 0 {
+		return Entry{}, referred(l.cfg.URL, res.Referrals)
+	}
 	switch {
 	case res == nil || len(res.Entries) == 0:
 		return Entry{}, nil
@@ -209,6 +227,9 @@ func (l *LDAP) lookup(c *ldap.Conn, user string) (Entry, error) {
 		return Entry{}, fmt.Errorf("%s: the user filter %q finds more than one entry for %q; make it select one", l.cfg.URL, l.cfg.UserFilter, user)
 	}
 	u := res.Entries[0]
+	if !slices.ContainsFunc(u.GetAttributeValues(l.cfg.UserNameAttribute), func(v string) bool { return FoldName(v) == FoldName(user) }) {
+		return Entry{}, nil // the directory's matching found a lookalike, not this user
+	}
 	e := Entry{Found: true}
 	for key, attr := range l.cfg.Attributes {
 		if v := u.GetAttributeValue(attr); v != "" {
@@ -300,8 +321,21 @@ func (l *LDAP) searchGroups(c *ldap.Conn, filter string) ([]*ldap.Entry, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: search groups: %w", l.cfg.URL, err)
 	}
+	if len(res.Referrals) > 0 {
+		return nil, referred(l.cfg.URL, res.Referrals)
+	}
 	return res.Entries, nil
 }
+
+// referred is the error for a search answered in part elsewhere: the
+// planner does not follow referrals, and a partial group list would be a
+// guess.
+func referred(url string, to []string) error {
+	return fmt.Errorf("%s referred the search to %s; lakegate does not follow referrals: point --ldap-url at a server holding all users and groups (Active Directory: a global catalog, port 3269)", url, strings.Join(to, ", "))
+}
+
+// nameInFilter finds the attribute a user filter compares with {user}.
+var nameInFilter = regexp.MustCompile(`\(([A-Za-z][A-Za-z0-9-]*)=\{user\}\)`)
 
 func (l *LDAP) searchGroupNames(c *ldap.Conn, filter string) ([]string, error) {
 	res, err := l.searchGroups(c, filter)

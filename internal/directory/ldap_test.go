@@ -53,6 +53,11 @@ func TestLDAPGroupsByMember(t *testing.T) {
 	require.False(t, lookup(t, direct, "nobody").Found)
 	require.False(t, lookup(t, direct, "alice)(uid=*").Found, "the user name is escaped in the filter")
 	require.False(t, lookup(t, direct, "*").Found)
+	for _, lookalike := range []string{"alice ", " alice", "ａｌｉｃｅ"} {
+		require.False(t, lookup(t, direct, lookalike).Found,
+			"%q: the directory's matching rule finds alice, but the entry's uid is not this name", lookalike)
+	}
+	require.True(t, lookup(t, direct, "ALICE").Found, "ASCII case aside")
 
 	cfg.NestedDepth = 3
 	nested, err := NewLDAP(cfg)
@@ -98,9 +103,12 @@ func TestLDAPConfigurationErrors(t *testing.T) {
 		"bad filter":             {URL: "ldaps://127.0.0.1", UserBase: "o=x", GroupBase: "o=x", UserFilter: "(uid={user}"},
 		"unknown group search":   {URL: "ldaps://127.0.0.1", UserBase: "o=x", GroupBase: "o=x", GroupSearch: "magic"},
 		"depth out of range":     {URL: "ldaps://127.0.0.1", UserBase: "o=x", GroupBase: "o=x", NestedDepth: 11},
+		"credentials in the URL": {URL: "ldaps://svc:hunter2@127.0.0.1", UserBase: "o=x", GroupBase: "o=x"},
+		"no name attribute":      {URL: "ldaps://127.0.0.1", UserBase: "o=x", GroupBase: "o=x", UserFilter: "(|(uid={user})(mail={user}))"},
 	} {
 		_, err := NewLDAP(cfg)
 		require.Error(t, err, name)
+		require.NotContains(t, err.Error(), "hunter2", "a password never shows in an error")
 	}
 }
 
@@ -168,4 +176,33 @@ func TestLDAPOutageAndRecovery(t *testing.T) {
 	}, 10*time.Second, 100*time.Millisecond)
 	require.NotContains(t, e.GroupNames(), "eu_staff", "removed in the directory")
 	require.Contains(t, e.GroupNames(), "analysts")
+}
+
+// A search the server answers in part with a referral is an error, not a
+// user without (some of) their groups: the planner follows no referrals.
+func TestLDAPReferralsAreErrors(t *testing.T) {
+	s := slapdtest.Start(t)
+	src, err := NewLDAP(peopleConfig(s))
+	require.NoError(t, err)
+	defer src.Close()
+	before := lookup(t, src, "alice")
+	require.True(t, before.Found)
+	s.Modify(t, `dn: uid=mallory,ou=people,dc=example,dc=com
+changetype: add
+objectClass: referral
+objectClass: extensibleObject
+uid: mallory
+ref: ldap://other.example.com/uid=mallory,ou=people,dc=example,dc=com
+
+dn: cn=elsewhere,ou=groups,dc=example,dc=com
+changetype: add
+objectClass: referral
+objectClass: extensibleObject
+cn: elsewhere
+ref: ldap://other.example.com/ou=groups,dc=example,dc=com
+`)
+	for _, user := range []string{"mallory", "alice"} {
+		_, err := src.Lookup(context.Background(), user)
+		require.ErrorContains(t, err, "does not follow referrals", user)
+	}
 }

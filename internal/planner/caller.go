@@ -68,9 +68,11 @@ func (s *Server) viewAt(ctx context.Context, id *identity, pol *policy.Policy) (
 		gen := s.dir.Generation()
 		e, expires, err := s.dir.Resolve(ctx, id.principal.User)
 		if err != nil {
+			// The details (servers, DNs) are for the operator, not the client.
 			s.log.Error("the directory cannot answer: refusing the request", "user", id.principal.User, "err", err)
 			return nil, connect.NewError(connect.CodeUnavailable, fmt.Errorf(
-				"the planner cannot tell which groups %s is in (%v), so it decides nothing for them until the directory answers again", id.principal.User, err))
+				"the planner cannot tell which groups %s is in: the directory (%s) does not answer, so it decides nothing for them until it does (the planner's log says why)",
+				id.principal.User, strings.Join(s.dir.Sources(), ", ")))
 		}
 		nv.principal, nv.groups = s.withDirectory(id.principal, e)
 		nv.dirExpires, nv.dirGen = expires, gen

@@ -149,7 +149,7 @@ func viewRecord(o *policy.Object, user string, groups []string) (catalog.Table, 
 	t := tableRecord(o, "")
 	t.IsView, t.Definer = true, user
 	for _, g := range groups {
-		if g = strings.ToLower(g); g != "" {
+		if g = catalog.FoldName(g); g != "" {
 			t.DefinerGroups = append(t.DefinerGroups, g)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	lakegatev1 "github.com/lakegate/lakegate/gen/lakegate/v1"
 	"github.com/lakegate/lakegate/internal/audit"
+	"github.com/lakegate/lakegate/internal/catalog"
 	"github.com/lakegate/lakegate/internal/authn"
 )
 
@@ -106,7 +107,7 @@ func onBehalfPrincipal(o *lakegatev1.OnBehalfOf, proxy string) (*authn.Principal
 	seen := map[string]bool{}
 	groups := []string{}
 	for _, g := range o.Groups {
-		g = strings.ToLower(strings.TrimSpace(g))
+		g = catalog.FoldName(strings.TrimSpace(g))
 		if g == "" || seen[g] {
 			continue
 		}

@@ -148,7 +148,7 @@ func Recompile(prev *Policy, st *catalog.State, opts Options) (*Policy, error) {
 	if opts.AdminGroup == "" {
 		opts.AdminGroup = "admin"
 	}
-	p := &Policy{version: st.Version, adminGroup: strings.ToLower(opts.AdminGroup), src: sources{
+	p := &Policy{version: st.Version, adminGroup: catalog.FoldName(opts.AdminGroup), src: sources{
 		roles: st.Roles, memberships: st.Memberships, databases: st.Databases, tables: st.Tables, colAttrs: st.ColumnAttrs,
 	}}
 	if prev != nil && prev.adminGroup != p.adminGroup {
@@ -201,7 +201,7 @@ func Recompile(prev *Policy, st *catalog.State, opts Options) (*Policy, error) {
 func (p *Policy) compileMemberships(ms []catalog.Membership) error {
 	p.groupRoles, p.userRoles = map[string][]string{}, map[string][]string{}
 	for _, m := range ms {
-		m.Name = strings.ToLower(m.Name) // principals' groups and users compare case-insensitively
+		m.Name = catalog.FoldName(m.Name) // principals' groups and users compare without regard to ASCII case
 		switch m.Kind {
 		case catalog.MemberGroup:
 			p.groupRoles[m.Name] = append(p.groupRoles[m.Name], m.Role)

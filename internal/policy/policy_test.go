@@ -324,6 +324,22 @@ func TestUserRolesAndListings(t *testing.T) {
 	require.True(t, decide(t, p, Principal{User: "carol"}, Object{Database: "sales", Table: "eu_customers", Action: catalog.PrivShow}).Allowed)
 }
 
+// Names compare by ASCII case only: a user or group spelt with a letter
+// that Unicode folds onto an ASCII one (the Kelvin sign, full-width
+// letters) is someone else, and gets nothing of theirs.
+func TestNamesFoldByASCIICaseOnly(t *testing.T) {
+	f := newFixture().role("k", "kafka")
+	f.st.Roles = append(f.st.Roles, "solo")
+	f.st.Memberships = append(f.st.Memberships, catalog.Membership{Role: "solo", Kind: catalog.MemberUser, Name: "kate"})
+	p := f.compile(t)
+	require.Equal(t, []string{"solo"}, p.Subject(Principal{User: "KATE"}).Roles)
+	require.Empty(t, p.Subject(Principal{User: "\u212Aate"}).Roles, "the Kelvin sign is not a K")
+	require.Empty(t, p.Subject(Principal{User: "ｋａｔｅ"}).Roles)
+	require.Equal(t, []string{"k"}, p.Subject(Principal{User: "x", Groups: []string{"KAFKA"}}).Roles)
+	require.Empty(t, p.Subject(Principal{User: "x", Groups: []string{"\u212Aafka"}}).Roles)
+	require.False(t, p.Subject(Principal{User: "x", Groups: []string{"ａｄｍｉｎ"}}).IsAdmin)
+}
+
 func TestHoldsAll(t *testing.T) {
 	f := newFixture().role("owner", "analysts")
 	f.grant(catalog.Grant{Role: "owner", Privilege: catalog.PrivAll, Object: catalog.Object{Scope: catalog.ScopeDatabase, Database: "sales"}})

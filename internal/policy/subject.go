@@ -3,6 +3,8 @@ package policy
 import (
 	"sort"
 	"strings"
+
+	"github.com/lakegate/lakegate/internal/catalog"
 )
 
 // Subject is a principal resolved against one policy version: its roles and
@@ -37,9 +39,9 @@ func (p *Policy) Subject(pr Principal) *Subject {
 			}
 		}
 	}
-	add(p.userRoles[strings.ToLower(pr.User)])
+	add(p.userRoles[catalog.FoldName(pr.User)])
 	for _, g := range pr.Groups {
-		g = strings.ToLower(g)
+		g = catalog.FoldName(g)
 		if g == p.adminGroup {
 			if pr.NoAdmin {
 				continue // neither the admin rights nor the admin group's roles
