@@ -14,8 +14,8 @@ import (
 
 	lakegatev1 "github.com/lakegate/lakegate/gen/lakegate/v1"
 	"github.com/lakegate/lakegate/internal/audit"
-	"github.com/lakegate/lakegate/internal/catalog"
 	"github.com/lakegate/lakegate/internal/authn"
+	"github.com/lakegate/lakegate/internal/catalog"
 )
 
 // AuthorizeOnBehalf decides URI objects for another user, for a trusted
