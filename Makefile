@@ -50,9 +50,9 @@ test-fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) ./internal/authn
 	$(GO) test -run='^$$' -fuzz='^FuzzClaimsNeverWiden$$' -fuzztime=5000x ./internal/policy
 
-## generate: regenerate the Connect/protobuf code from proto/ (needs buf, protoc-gen-go, protoc-gen-connect-go)
+## generate: regenerate the Connect/protobuf code from proto/ (installs buf and the plugins into .cache)
 generate:
-	buf lint && buf generate
+	scripts/generate.sh
 
 ## bench: planner benchmarks with the OPA baseline (see bench/RESULTS.md)
 bench: build

@@ -34,7 +34,7 @@ func newWhoAmI() *cobra.Command {
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "user:   %s\n", m.User)
-			fmt.Fprintf(w, "groups: %s\n", strings.Join(m.Groups, ", "))
+			fmt.Fprintf(w, "groups: %s\n", strings.Join(groupsWithSources(m), ", "))
 			fmt.Fprintf(w, "roles:  %s\n", strings.Join(m.Roles, ", "))
 			fmt.Fprintf(w, "admin:  %t\n", m.IsAdmin)
 			if m.SelfSigned {
@@ -46,4 +46,17 @@ func newWhoAmI() *cobra.Command {
 	cf.register(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// groupsWithSources renders each group with where it came from, "analysts
+// (ldap)", when the planner says; a group from two sources once per source.
+func groupsWithSources(m *lakegatev1.WhoAmIResponse) []string {
+	if len(m.GroupSources) == 0 {
+		return m.Groups
+	}
+	out := make([]string, len(m.GroupSources))
+	for i, g := range m.GroupSources {
+		out[i] = g.Group + " (" + g.Source + ")"
+	}
+	return out
 }

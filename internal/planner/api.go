@@ -203,9 +203,14 @@ func (a *api) WhoAmI(ctx context.Context, req *connect.Request[lakegatev1.WhoAmI
 		return nil, err
 	}
 	s.record(c, audit.Record{StatementType: "WHOAMI", Outcome: "ok"})
+	sources := make([]*lakegatev1.GroupMembership, len(c.groups))
+	for i, m := range c.groups {
+		sources[i] = &lakegatev1.GroupMembership{Group: m.Group, Source: m.Source}
+	}
 	return connect.NewResponse(&lakegatev1.WhoAmIResponse{
 		User: c.principal.User, Groups: c.principal.Groups, Roles: c.subject.Roles,
 		IsAdmin: c.subject.IsAdmin, SelfSigned: c.principal.SelfSigned, PolicyVersion: c.snap.policy.Version(),
+		GroupSources: sources,
 	}), nil
 }
 

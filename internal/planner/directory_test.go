@@ -47,6 +47,16 @@ func TestGroupsFromLDAP(t *testing.T) {
 	require.NoError(t, err)
 	require.Subset(t, who.Msg.Groups, []string{"analysts", "eu_staff", "all_staff", "company"}, "direct and nested groups")
 	require.Equal(t, []string{"analyst", "staff"}, who.Msg.Roles)
+	var fromLDAP []string
+	for _, g := range who.Msg.GroupSources {
+		require.Equal(t, "ldap", g.Source, g.Group)
+		fromLDAP = append(fromLDAP, g.Group)
+	}
+	require.Equal(t, who.Msg.Groups, fromLDAP, "whoami names each group's source")
+	who, err = e.client("bob", "contractors").WhoAmI(context.Background(), connect.NewRequest(&lakegatev1.WhoAmIRequest{}))
+	require.NoError(t, err)
+	require.Contains(t, who.Msg.GroupSources, &lakegatev1.GroupMembership{Group: "contractors", Source: "token"})
+	require.Contains(t, who.Msg.GroupSources, &lakegatev1.GroupMembership{Group: "auditors", Source: "ldap"})
 	d := authorize(t, alice, "", table("okera_sample", "users", "uid"))
 	require.True(t, d.Decisions[0].Allowed, d.Decisions[0].Reason)
 	d = authorize(t, e.client("bob"), "", table("okera_sample", "users", "uid"))

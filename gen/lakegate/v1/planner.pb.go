@@ -1109,6 +1109,9 @@ type WhoAmIResponse struct {
 	// proof-of-concept mode. Do not trust this identity.
 	SelfSigned    bool  `protobuf:"varint,5,opt,name=self_signed,json=selfSigned,proto3" json:"self_signed,omitempty"`
 	PolicyVersion int64 `protobuf:"varint,6,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
+	// Each group with where it came from: "token" (the token's groups claim),
+	// "ldap", "file" (the planner's directory, see docs/directory.md).
+	GroupSources  []*GroupMembership `protobuf:"bytes,7,rep,name=group_sources,json=groupSources,proto3" json:"group_sources,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1185,6 +1188,65 @@ func (x *WhoAmIResponse) GetPolicyVersion() int64 {
 	return 0
 }
 
+func (x *WhoAmIResponse) GetGroupSources() []*GroupMembership {
+	if x != nil {
+		return x.GroupSources
+	}
+	return nil
+}
+
+type GroupMembership struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	Source        string                 `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupMembership) Reset() {
+	*x = GroupMembership{}
+	mi := &file_lakegate_v1_planner_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupMembership) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupMembership) ProtoMessage() {}
+
+func (x *GroupMembership) ProtoReflect() protoreflect.Message {
+	mi := &file_lakegate_v1_planner_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupMembership.ProtoReflect.Descriptor instead.
+func (*GroupMembership) Descriptor() ([]byte, []int) {
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GroupMembership) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *GroupMembership) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
 type ExecuteSqlRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Sql           string                 `protobuf:"bytes,1,opt,name=sql,proto3" json:"sql,omitempty"`
@@ -1196,7 +1258,7 @@ type ExecuteSqlRequest struct {
 
 func (x *ExecuteSqlRequest) Reset() {
 	*x = ExecuteSqlRequest{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[14]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1208,7 +1270,7 @@ func (x *ExecuteSqlRequest) String() string {
 func (*ExecuteSqlRequest) ProtoMessage() {}
 
 func (x *ExecuteSqlRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[14]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1221,7 +1283,7 @@ func (x *ExecuteSqlRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteSqlRequest.ProtoReflect.Descriptor instead.
 func (*ExecuteSqlRequest) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{14}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ExecuteSqlRequest) GetSql() string {
@@ -1254,7 +1316,7 @@ type Row struct {
 
 func (x *Row) Reset() {
 	*x = Row{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[15]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1266,7 +1328,7 @@ func (x *Row) String() string {
 func (*Row) ProtoMessage() {}
 
 func (x *Row) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[15]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1279,7 +1341,7 @@ func (x *Row) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Row.ProtoReflect.Descriptor instead.
 func (*Row) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{15}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Row) GetValues() []string {
@@ -1303,7 +1365,7 @@ type StatementResult struct {
 
 func (x *StatementResult) Reset() {
 	*x = StatementResult{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[16]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1315,7 +1377,7 @@ func (x *StatementResult) String() string {
 func (*StatementResult) ProtoMessage() {}
 
 func (x *StatementResult) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[16]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1328,7 +1390,7 @@ func (x *StatementResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementResult.ProtoReflect.Descriptor instead.
 func (*StatementResult) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{16}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *StatementResult) GetStatementType() string {
@@ -1369,7 +1431,7 @@ type ExecuteSqlResponse struct {
 
 func (x *ExecuteSqlResponse) Reset() {
 	*x = ExecuteSqlResponse{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[17]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1381,7 +1443,7 @@ func (x *ExecuteSqlResponse) String() string {
 func (*ExecuteSqlResponse) ProtoMessage() {}
 
 func (x *ExecuteSqlResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[17]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1394,7 +1456,7 @@ func (x *ExecuteSqlResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteSqlResponse.ProtoReflect.Descriptor instead.
 func (*ExecuteSqlResponse) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{17}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ExecuteSqlResponse) GetResults() []*StatementResult {
@@ -1420,7 +1482,7 @@ type ListDatabasesRequest struct {
 
 func (x *ListDatabasesRequest) Reset() {
 	*x = ListDatabasesRequest{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[18]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1432,7 +1494,7 @@ func (x *ListDatabasesRequest) String() string {
 func (*ListDatabasesRequest) ProtoMessage() {}
 
 func (x *ListDatabasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[18]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1445,7 +1507,7 @@ func (x *ListDatabasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDatabasesRequest.ProtoReflect.Descriptor instead.
 func (*ListDatabasesRequest) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{18}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListDatabasesRequest) GetSessionId() string {
@@ -1464,7 +1526,7 @@ type ListDatabasesResponse struct {
 
 func (x *ListDatabasesResponse) Reset() {
 	*x = ListDatabasesResponse{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[19]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +1538,7 @@ func (x *ListDatabasesResponse) String() string {
 func (*ListDatabasesResponse) ProtoMessage() {}
 
 func (x *ListDatabasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[19]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +1551,7 @@ func (x *ListDatabasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDatabasesResponse.ProtoReflect.Descriptor instead.
 func (*ListDatabasesResponse) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{19}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListDatabasesResponse) GetDatabases() []string {
@@ -1509,7 +1571,7 @@ type ListTablesRequest struct {
 
 func (x *ListTablesRequest) Reset() {
 	*x = ListTablesRequest{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[20]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1521,7 +1583,7 @@ func (x *ListTablesRequest) String() string {
 func (*ListTablesRequest) ProtoMessage() {}
 
 func (x *ListTablesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[20]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1534,7 +1596,7 @@ func (x *ListTablesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTablesRequest.ProtoReflect.Descriptor instead.
 func (*ListTablesRequest) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{20}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListTablesRequest) GetDatabase() string {
@@ -1561,7 +1623,7 @@ type TableInfo struct {
 
 func (x *TableInfo) Reset() {
 	*x = TableInfo{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[21]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1573,7 +1635,7 @@ func (x *TableInfo) String() string {
 func (*TableInfo) ProtoMessage() {}
 
 func (x *TableInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[21]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1586,7 +1648,7 @@ func (x *TableInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TableInfo.ProtoReflect.Descriptor instead.
 func (*TableInfo) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{21}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TableInfo) GetName() string {
@@ -1612,7 +1674,7 @@ type ListTablesResponse struct {
 
 func (x *ListTablesResponse) Reset() {
 	*x = ListTablesResponse{}
-	mi := &file_lakegate_v1_planner_proto_msgTypes[22]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1624,7 +1686,7 @@ func (x *ListTablesResponse) String() string {
 func (*ListTablesResponse) ProtoMessage() {}
 
 func (x *ListTablesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lakegate_v1_planner_proto_msgTypes[22]
+	mi := &file_lakegate_v1_planner_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1637,7 +1699,7 @@ func (x *ListTablesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTablesResponse.ProtoReflect.Descriptor instead.
 func (*ListTablesResponse) Descriptor() ([]byte, []int) {
-	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{22}
+	return file_lakegate_v1_planner_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListTablesResponse) GetTables() []*TableInfo {
@@ -1727,7 +1789,7 @@ const file_lakegate_v1_planner_proto_rawDesc = "" +
 	"\rWhoAmIRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x16\n" +
-	"\x06client\x18\x02 \x01(\tR\x06client\"\xb5\x01\n" +
+	"\x06client\x18\x02 \x01(\tR\x06client\"\xf8\x01\n" +
 	"\x0eWhoAmIResponse\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06groups\x18\x02 \x03(\tR\x06groups\x12\x14\n" +
@@ -1735,7 +1797,11 @@ const file_lakegate_v1_planner_proto_rawDesc = "" +
 	"\bis_admin\x18\x04 \x01(\bR\aisAdmin\x12\x1f\n" +
 	"\vself_signed\x18\x05 \x01(\bR\n" +
 	"selfSigned\x12%\n" +
-	"\x0epolicy_version\x18\x06 \x01(\x03R\rpolicyVersion\"\\\n" +
+	"\x0epolicy_version\x18\x06 \x01(\x03R\rpolicyVersion\x12A\n" +
+	"\rgroup_sources\x18\a \x03(\v2\x1c.lakegate.v1.GroupMembershipR\fgroupSources\"?\n" +
+	"\x0fGroupMembership\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\"\\\n" +
 	"\x11ExecuteSqlRequest\x12\x10\n" +
 	"\x03sql\x18\x01 \x01(\tR\x03sql\x12\x1d\n" +
 	"\n" +
@@ -1804,7 +1870,7 @@ func file_lakegate_v1_planner_proto_rawDescGZIP() []byte {
 }
 
 var file_lakegate_v1_planner_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_lakegate_v1_planner_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_lakegate_v1_planner_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_lakegate_v1_planner_proto_goTypes = []any{
 	(Action)(0),                       // 0: lakegate.v1.Action
 	(ColumnAction)(0),                 // 1: lakegate.v1.ColumnAction
@@ -1822,15 +1888,16 @@ var file_lakegate_v1_planner_proto_goTypes = []any{
 	(*AuthorizeResponse)(nil),         // 13: lakegate.v1.AuthorizeResponse
 	(*WhoAmIRequest)(nil),             // 14: lakegate.v1.WhoAmIRequest
 	(*WhoAmIResponse)(nil),            // 15: lakegate.v1.WhoAmIResponse
-	(*ExecuteSqlRequest)(nil),         // 16: lakegate.v1.ExecuteSqlRequest
-	(*Row)(nil),                       // 17: lakegate.v1.Row
-	(*StatementResult)(nil),           // 18: lakegate.v1.StatementResult
-	(*ExecuteSqlResponse)(nil),        // 19: lakegate.v1.ExecuteSqlResponse
-	(*ListDatabasesRequest)(nil),      // 20: lakegate.v1.ListDatabasesRequest
-	(*ListDatabasesResponse)(nil),     // 21: lakegate.v1.ListDatabasesResponse
-	(*ListTablesRequest)(nil),         // 22: lakegate.v1.ListTablesRequest
-	(*TableInfo)(nil),                 // 23: lakegate.v1.TableInfo
-	(*ListTablesResponse)(nil),        // 24: lakegate.v1.ListTablesResponse
+	(*GroupMembership)(nil),           // 16: lakegate.v1.GroupMembership
+	(*ExecuteSqlRequest)(nil),         // 17: lakegate.v1.ExecuteSqlRequest
+	(*Row)(nil),                       // 18: lakegate.v1.Row
+	(*StatementResult)(nil),           // 19: lakegate.v1.StatementResult
+	(*ExecuteSqlResponse)(nil),        // 20: lakegate.v1.ExecuteSqlResponse
+	(*ListDatabasesRequest)(nil),      // 21: lakegate.v1.ListDatabasesRequest
+	(*ListDatabasesResponse)(nil),     // 22: lakegate.v1.ListDatabasesResponse
+	(*ListTablesRequest)(nil),         // 23: lakegate.v1.ListTablesRequest
+	(*TableInfo)(nil),                 // 24: lakegate.v1.TableInfo
+	(*ListTablesResponse)(nil),        // 25: lakegate.v1.ListTablesResponse
 }
 var file_lakegate_v1_planner_proto_depIdxs = []int32{
 	2,  // 0: lakegate.v1.AuthObject.columns:type_name -> lakegate.v1.Column
@@ -1849,26 +1916,27 @@ var file_lakegate_v1_planner_proto_depIdxs = []int32{
 	10, // 13: lakegate.v1.ColumnDecision.cases:type_name -> lakegate.v1.ColumnCase
 	11, // 14: lakegate.v1.ObjectDecision.columns:type_name -> lakegate.v1.ColumnDecision
 	12, // 15: lakegate.v1.AuthorizeResponse.decisions:type_name -> lakegate.v1.ObjectDecision
-	17, // 16: lakegate.v1.StatementResult.rows:type_name -> lakegate.v1.Row
-	18, // 17: lakegate.v1.ExecuteSqlResponse.results:type_name -> lakegate.v1.StatementResult
-	23, // 18: lakegate.v1.ListTablesResponse.tables:type_name -> lakegate.v1.TableInfo
-	8,  // 19: lakegate.v1.PlannerService.Authorize:input_type -> lakegate.v1.AuthorizeRequest
-	6,  // 20: lakegate.v1.PlannerService.AuthorizeOnBehalf:input_type -> lakegate.v1.AuthorizeOnBehalfRequest
-	14, // 21: lakegate.v1.PlannerService.WhoAmI:input_type -> lakegate.v1.WhoAmIRequest
-	16, // 22: lakegate.v1.PlannerService.ExecuteSql:input_type -> lakegate.v1.ExecuteSqlRequest
-	20, // 23: lakegate.v1.PlannerService.ListDatabases:input_type -> lakegate.v1.ListDatabasesRequest
-	22, // 24: lakegate.v1.PlannerService.ListTables:input_type -> lakegate.v1.ListTablesRequest
-	13, // 25: lakegate.v1.PlannerService.Authorize:output_type -> lakegate.v1.AuthorizeResponse
-	7,  // 26: lakegate.v1.PlannerService.AuthorizeOnBehalf:output_type -> lakegate.v1.AuthorizeOnBehalfResponse
-	15, // 27: lakegate.v1.PlannerService.WhoAmI:output_type -> lakegate.v1.WhoAmIResponse
-	19, // 28: lakegate.v1.PlannerService.ExecuteSql:output_type -> lakegate.v1.ExecuteSqlResponse
-	21, // 29: lakegate.v1.PlannerService.ListDatabases:output_type -> lakegate.v1.ListDatabasesResponse
-	24, // 30: lakegate.v1.PlannerService.ListTables:output_type -> lakegate.v1.ListTablesResponse
-	25, // [25:31] is the sub-list for method output_type
-	19, // [19:25] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	16, // 16: lakegate.v1.WhoAmIResponse.group_sources:type_name -> lakegate.v1.GroupMembership
+	18, // 17: lakegate.v1.StatementResult.rows:type_name -> lakegate.v1.Row
+	19, // 18: lakegate.v1.ExecuteSqlResponse.results:type_name -> lakegate.v1.StatementResult
+	24, // 19: lakegate.v1.ListTablesResponse.tables:type_name -> lakegate.v1.TableInfo
+	8,  // 20: lakegate.v1.PlannerService.Authorize:input_type -> lakegate.v1.AuthorizeRequest
+	6,  // 21: lakegate.v1.PlannerService.AuthorizeOnBehalf:input_type -> lakegate.v1.AuthorizeOnBehalfRequest
+	14, // 22: lakegate.v1.PlannerService.WhoAmI:input_type -> lakegate.v1.WhoAmIRequest
+	17, // 23: lakegate.v1.PlannerService.ExecuteSql:input_type -> lakegate.v1.ExecuteSqlRequest
+	21, // 24: lakegate.v1.PlannerService.ListDatabases:input_type -> lakegate.v1.ListDatabasesRequest
+	23, // 25: lakegate.v1.PlannerService.ListTables:input_type -> lakegate.v1.ListTablesRequest
+	13, // 26: lakegate.v1.PlannerService.Authorize:output_type -> lakegate.v1.AuthorizeResponse
+	7,  // 27: lakegate.v1.PlannerService.AuthorizeOnBehalf:output_type -> lakegate.v1.AuthorizeOnBehalfResponse
+	15, // 28: lakegate.v1.PlannerService.WhoAmI:output_type -> lakegate.v1.WhoAmIResponse
+	20, // 29: lakegate.v1.PlannerService.ExecuteSql:output_type -> lakegate.v1.ExecuteSqlResponse
+	22, // 30: lakegate.v1.PlannerService.ListDatabases:output_type -> lakegate.v1.ListDatabasesResponse
+	25, // 31: lakegate.v1.PlannerService.ListTables:output_type -> lakegate.v1.ListTablesResponse
+	26, // [26:32] is the sub-list for method output_type
+	20, // [20:26] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_lakegate_v1_planner_proto_init() }
@@ -1882,7 +1950,7 @@ func file_lakegate_v1_planner_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lakegate_v1_planner_proto_rawDesc), len(file_lakegate_v1_planner_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
