@@ -205,7 +205,7 @@ func (s *Server) authenticate(ctx context.Context, h http.Header, peer, sessionI
 	if e, hit := s.sessions.Get(key); hit && e.tokenHash == hash && now.UnixNano() < e.expires {
 		v, err := s.viewAt(ctx, e.id, c.snap.policy)
 		if err != nil {
-			return nil, err
+			return nil, s.viewFailure(c, procedure, e.id.principal.User, err)
 		}
 		c.principal, c.subject, c.groups = v.principal, v.subject, v.groups
 		return c, nil
@@ -227,7 +227,7 @@ func (s *Server) authenticate(ctx context.Context, h http.Header, peer, sessionI
 	id := s.identity(p)
 	v, err := s.viewAt(ctx, id, c.snap.policy)
 	if err != nil {
-		return nil, err
+		return nil, s.viewFailure(c, procedure, p.User, err)
 	}
 	c.principal, c.subject, c.groups = v.principal, v.subject, v.groups
 	s.sessions.Put(key, &sessionEntry{tokenHash: hash, expires: p.ExpiresAt.UnixNano(), id: id})
@@ -250,6 +250,19 @@ func (s *Server) identity(p *authn.Principal) *identity {
 
 func toPolicyPrincipal(p *authn.Principal) policy.Principal {
 	return policy.Principal{User: p.User, Groups: p.Groups, Attributes: p.Attributes, NoAdmin: p.ClusterKey}
+}
+
+// viewFailure audits a request refused because the user's groups could
+// not be resolved, and returns err.
+func (s *Server) viewFailure(c *caller, procedure, user string, err error) error {
+	s.audit.Write(audit.Record{
+		RequestTime: c.start.UTC(), RequestID: c.requestID, User: user,
+		ClientApplication: c.client, ClientNetworkAddress: c.peer, SessionID: c.sessionID,
+		StatementType: "AUTHENTICATE", Statement: procedure, Outcome: audit.OutcomeError,
+		Reason: connect.CodeOf(err).String() + ": " + err.Error(), AuthFailure: "directory_unavailable",
+		LatencyUS: time.Since(c.start).Microseconds(),
+	})
+	return err
 }
 
 func (s *Server) authFailure(c *caller, procedure, code, msg string) error {

@@ -91,6 +91,16 @@ func TestGroupsFromLDAP(t *testing.T) {
 	_, err = alice.WhoAmI(context.Background(), connect.NewRequest(&lakegatev1.WhoAmIRequest{}))
 	require.Equal(t, connect.CodeUnavailable, connect.CodeOf(err))
 	require.ErrorContains(t, err, "cannot tell which groups alice is in")
+	require.NotContains(t, err.Error(), "127.0.0.1", "the directory's address stays in the planner's log")
+	require.NoError(t, e.srv.audit.Flush())
+	refused := 0
+	require.NoError(t, audit.Read(e.srv.audit.Dir(), audit.Query{User: "alice"}, func(r audit.Record) error {
+		if r.AuthFailure == "directory_unavailable" {
+			refused++
+		}
+		return nil
+	}))
+	require.NotZero(t, refused, "each refusal is audited")
 }
 
 // A cluster signing key's user never becomes an admin, through the
