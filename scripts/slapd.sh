@@ -51,9 +51,9 @@ mkdir -p "$dir/db"
 chmod 700 "$dir"
 
 # A CA and a server certificate for 127.0.0.1 and localhost.
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=lakegate test CA" \
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=lakegate test CA" \
   -keyout "$dir/ca-key.pem" -out "$dir/ca.pem" >/dev/null 2>&1
-openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
   -keyout "$dir/server-key.pem" -out "$dir/server.csr" >/dev/null 2>&1
 printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$dir/san.ext"
 openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca-key.pem" -CAcreateserial \
