@@ -170,7 +170,9 @@ func (r *Resolver) Resolve(ctx context.Context, user string) (e Entry, expires t
 		r.store(key, fresh, now, gen)
 		return fresh, now.Add(r.opts.TTL), nil
 	}
-	if c != nil && r.opts.StaleFor > 0 && now.Sub(c.fetched) < r.opts.TTL+r.opts.StaleFor {
+	// A stale answer serves only if nothing was invalidated since it was
+	// read: an invalidated one is known to be out of date.
+	if c != nil && r.opts.StaleFor > 0 && now.Sub(c.fetched) < r.opts.TTL+r.opts.StaleFor && r.gen.Load() == gen {
 		r.observe("stale", "", 0)
 		// Ask again soon: a stale answer is good for one retry interval.
 		return c.entry, now.Add(min(r.opts.TTL, 5*time.Second)), nil

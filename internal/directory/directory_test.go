@@ -239,3 +239,53 @@ func TestFoldName(t *testing.T) {
 	require.NotEqual(t, FoldName("ｌｉｃｅ"), FoldName("lice"))
 	require.Equal(t, "ünal", FoldName("ünal"))
 }
+
+// An answer invalidated while its source was failing is not served stale.
+func TestInvalidatedAnswersAreNotServedStale(t *testing.T) {
+	src := &table{name: "scim"}
+	src.set("alice", Entry{Found: true, Groups: groups(Membership{Group: "analysts"})}, nil)
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	r, err := New(Options{TTL: time.Minute, StaleFor: time.Hour, now: c.now}, src)
+	require.NoError(t, err)
+	_, _, err = r.Resolve(context.Background(), "alice")
+	require.NoError(t, err)
+	c.add(2 * time.Minute)
+	src.set("", Entry{}, errors.New("down"))
+	e, _, err := r.Resolve(context.Background(), "alice")
+	require.NoError(t, err, "stale within the window")
+	require.Equal(t, []string{"analysts"}, e.GroupNames())
+	r.Invalidate("alice")
+	_, _, err = r.Resolve(context.Background(), "alice")
+	require.ErrorIs(t, err, ErrUnavailable, "after Invalidate the old answer is known to be out of date")
+
+	// Invalidated while a lookup that then fails is under way: not served either.
+	slow := &failing{blocking: blocking{groups: []string{"analysts"}, started: make(chan struct{}), release: make(chan struct{})}}
+	r, err = New(Options{TTL: time.Minute, StaleFor: time.Hour, now: c.now}, slow)
+	require.NoError(t, err)
+	close(slow.release)
+	_, _, err = r.Resolve(context.Background(), "alice")
+	require.NoError(t, err)
+	c.add(2 * time.Minute)
+	slow.fail.Store(true)
+	slow.release, slow.started, slow.once = make(chan struct{}), make(chan struct{}), sync.Once{}
+	got := make(chan error)
+	go func() { _, _, err := r.Resolve(context.Background(), "alice"); got <- err }()
+	<-slow.started
+	r.Invalidate("alice")
+	close(slow.release)
+	require.ErrorIs(t, <-got, ErrUnavailable)
+}
+
+// failing is a blocking source that fails once fail is set.
+type failing struct {
+	blocking
+	fail atomic.Bool
+}
+
+func (f *failing) Lookup(ctx context.Context, user string) (Entry, error) {
+	e, err := f.blocking.Lookup(ctx, user)
+	if err == nil && f.fail.Load() {
+		return Entry{}, errors.New("down")
+	}
+	return e, err
+}
