@@ -227,9 +227,12 @@ func (l *LDAP) lookup(c *ldap.Conn, user string) (Entry, error) {
 		return Entry{}, fmt.Errorf("%s: the user filter %q finds more than one entry for %q; make it select one", l.cfg.URL, l.cfg.UserFilter, user)
 	}
 	u := res.Entries[0]
-	if !slices.ContainsFunc(u.GetAttributeValues(l.cfg.UserNameAttribute), func(v string) bool { return FoldName(v) == FoldName(user) }) {
+	names := u.GetAttributeValues(l.cfg.UserNameAttribute)
+	i := slices.IndexFunc(names, func(v string) bool { return FoldName(v) == FoldName(user) })
+	if i < 0 {
 		return Entry{}, nil // the directory's matching found a lookalike, not this user
 	}
+	user = names[i] // as the directory spells it: memberUid compares case-exactly
 	e := Entry{Found: true}
 	for key, attr := range l.cfg.Attributes {
 		if v := u.GetAttributeValue(attr); v != "" {
@@ -239,11 +242,11 @@ func (l *LDAP) lookup(c *ldap.Conn, user string) (Entry, error) {
 			e.Attributes[key] = v
 		}
 	}
-	names, err := l.groups(c, user, u)
+	groups, err := l.groups(c, user, u)
 	if err != nil {
 		return Entry{}, err
 	}
-	for _, n := range names {
+	for _, n := range groups {
 		e.Groups = append(e.Groups, Membership{Group: n})
 	}
 	return e, nil

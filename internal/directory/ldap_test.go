@@ -50,6 +50,8 @@ func TestLDAPGroupsByMember(t *testing.T) {
 	require.Equal(t, map[string]string{"region": "eu", "department": "42"}, alice.Attributes)
 	require.ElementsMatch(t, []string{"all_staff", "auditors"}, names(lookup(t, direct, "bob")), "member and uniqueMember")
 	require.ElementsMatch(t, []string{"posixdevs"}, names(lookup(t, direct, "dave")), "posixGroup memberUid")
+	require.ElementsMatch(t, []string{"posixdevs"}, names(lookup(t, direct, "DAVE")),
+		"memberUid compares case-exactly: searched as the directory spells the name")
 	require.False(t, lookup(t, direct, "nobody").Found)
 	require.False(t, lookup(t, direct, "alice)(uid=*").Found, "the user name is escaped in the filter")
 	require.False(t, lookup(t, direct, "*").Found)
