@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/lakegate/lakegate/internal/durable"
 )
 
 // rotatedLayout is the time part of a rotated file's name, always UTC and
@@ -88,7 +90,7 @@ func openWriter(dir string, opts Options, logger *slog.Logger) (*writer, error) 
 		return nil, fmt.Errorf("audit: %w", err)
 	}
 	if errors.Is(statErr, fs.ErrNotExist) {
-		syncDir(dir)
+		durable.SyncDir(dir)
 	}
 	w.f, w.size = f, st.Size()
 	rotated, err := listRotated(dir)
@@ -233,7 +235,7 @@ func (w *writer) rotate() {
 	if err := old.Close(); err != nil {
 		w.log.Warn("audit log: closing rotated file", "file", target, "err", err)
 	}
-	syncDir(w.dir)
+	durable.SyncDir(w.dir)
 	w.lastRotated = t
 	if rotated, err := listRotated(w.dir); err != nil {
 		w.log.Error("audit log: listing rotated files", "err", err)
@@ -264,7 +266,7 @@ func (w *writer) prune(rotated []rotatedFile) {
 		w.log.Info("audit log: deleted old rotated file", "file", rf.name, "max_files", w.maxFiles, "max_age", w.maxAge.String())
 	}
 	if deleted {
-		syncDir(w.dir)
+		durable.SyncDir(w.dir)
 	}
 }
 
@@ -414,13 +416,4 @@ func isOneRecord(r io.Reader) bool {
 	}
 	_, err := parseRecord(raw)
 	return err == nil
-}
-
-// syncDir fsyncs a directory so that created and renamed entries survive a
-// crash. Errors are ignored: some platforms cannot fsync directories.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/lakegate/lakegate/internal/durable"
 )
 
 // The policy watermark: the last policy version this planner committed,
@@ -88,28 +90,7 @@ func readWatermark(path string) (int64, bool, error) {
 // atomically and durably (at start and by lakegate store restore; commits
 // use watermark.mark).
 func writeWatermark(path string, v int64) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err = f.Write(append(encodeSlot(v), encodeSlot(v)...)); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return nil
+	return durable.WriteFile(path, append(encodeSlot(v), encodeSlot(v)...), 0o600)
 }
 
 // watermark is the open watermark file of a running planner.

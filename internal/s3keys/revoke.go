@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/lakegate/lakegate/internal/durable"
 )
 
 // File names in the revocation directory.
@@ -181,27 +183,8 @@ func (r *Revocations) update(now time.Time, fn func(*revocationState)) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(r.dir, ".revoked-*.json")
-	if err != nil {
+	if err := durable.WriteFile(r.path(), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("revocations: %w", err)
-	}
-	_, err = tmp.Write(append(b, '\n'))
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), r.path())
-	}
-	if err != nil {
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("revocations: write %s: %w", r.path(), err)
-	}
-	if d, err := os.Open(r.dir); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/lakegate/lakegate/internal/durable"
 	"github.com/lakegate/lakegate/internal/store"
 )
 
@@ -49,7 +50,7 @@ func Backup(ctx context.Context, dir, out string) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("backup: the copy does not verify: %w", err)
 	}
-	if err := syncFile(out); err != nil {
+	if err := durable.Sync(out); err != nil {
 		return 0, fmt.Errorf("backup: %w", err)
 	}
 	ok = true
@@ -153,28 +154,5 @@ func copyFile(from, to string) error {
 	if err != nil {
 		return err
 	}
-	tmp := to + ".restoring"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	if err := syncFile(tmp); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, to); err != nil {
-		return err
-	}
-	return syncFile(filepath.Dir(to))
-}
-
-// syncFile fsyncs a file or directory.
-func syncFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return durable.WriteFile(to, b, 0o600)
 }
