@@ -76,3 +76,12 @@ func TestSameRows(t *testing.T) {
 		t.Error("empty rows are the same rows")
 	}
 }
+
+// Names compare by ASCII case only: no Unicode folding makes two names one.
+func TestFoldName(t *testing.T) {
+	for in, want := range map[string]string{"ALICE": "alice", "\u212Aate": "\u212Aate", "ｌｉｃｅ": "ｌｉｃｅ", "ünal": "ünal", "Ünal": "Ünal", "MiXeD.Name": "mixed.name"} {
+		if got := FoldName(in); got != want {
+			t.Errorf("FoldName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -58,8 +58,8 @@ func (e Entry) GroupNames() []string {
 type Source interface {
 	// Name is the source's name in Memberships and errors ("ldap").
 	Name() string
-	// Lookup returns what the source knows of user, a name as FoldName
-	// gives it (Found false when it does not know the user: not an error).
+	// Lookup returns what the source knows of user, a name as
+	// catalog.FoldName gives it (Found false when it does not know the user: not an error).
 	// An error means the source could not answer.
 	Lookup(ctx context.Context, user string) (Entry, error)
 }
@@ -146,7 +146,7 @@ func (r *Resolver) Sources() []string {
 // answers from such a stale answer, it asks the sources again every few
 // seconds.
 func (r *Resolver) Resolve(ctx context.Context, user string) (e Entry, expires time.Time, err error) {
-	key := FoldName(user)
+	key := catalog.FoldName(user)
 	now := r.opts.now()
 	r.mu.Lock()
 	c := r.cache[key]
@@ -198,7 +198,7 @@ func (r *Resolver) lookup(ctx context.Context, user string) (Entry, error) {
 		}
 		out.Found = true
 		for _, m := range e.Groups {
-			out.Groups = append(out.Groups, Membership{Group: FoldName(m.Group), Source: s.Name()})
+			out.Groups = append(out.Groups, Membership{Group: catalog.FoldName(m.Group), Source: s.Name()})
 		}
 		for k, v := range e.Attributes {
 			if out.Attributes == nil {
@@ -258,11 +258,8 @@ func (r *Resolver) Invalidate(user string) {
 		clear(r.cache)
 		return
 	}
-	delete(r.cache, FoldName(user))
+	delete(r.cache, catalog.FoldName(user))
 }
-
-// FoldName is how user and group names compare (catalog.FoldName).
-func FoldName(s string) string { return catalog.FoldName(s) }
 
 // Generation changes whenever Invalidate is called: a caller holding an
 // answer compares it to drop the answer at once after a change.

@@ -232,14 +232,6 @@ func TestACancelledCallerDoesNotFailTheOthers(t *testing.T) {
 	<-errA
 }
 
-// Names compare by ASCII case only: no Unicode folding makes two names one.
-func TestFoldName(t *testing.T) {
-	require.Equal(t, "alice", FoldName("ALICE"))
-	require.Equal(t, "\u212Aate", FoldName("\u212Aate"), "the Kelvin sign is not a k")
-	require.NotEqual(t, FoldName("ｌｉｃｅ"), FoldName("lice"))
-	require.Equal(t, "ünal", FoldName("ünal"))
-}
-
 // An answer invalidated while its source was failing is not served stale.
 func TestInvalidatedAnswersAreNotServedStale(t *testing.T) {
 	src := &table{name: "scim"}

@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/lakegate/lakegate/internal/catalog"
 )
 
 // File is a Source reading a YAML file of users, groups and attributes,
@@ -68,7 +70,7 @@ func (f *File) Lookup(_ context.Context, user string) (Entry, error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.users[FoldName(user)], nil
+	return f.users[catalog.FoldName(user)], nil
 }
 
 // reload reads the file and parses it again if its content changed (by
@@ -103,7 +105,7 @@ func parseGroupsFile(path string, b []byte) (map[string]Entry, error) {
 	}
 	users := map[string]Entry{}
 	add := func(user, group string) error {
-		user, group = FoldName(strings.TrimSpace(user)), FoldName(strings.TrimSpace(group))
+		user, group = catalog.FoldName(strings.TrimSpace(user)), catalog.FoldName(strings.TrimSpace(group))
 		if user == "" || group == "" {
 			return fmt.Errorf("groups file %s: an empty user or group name", path)
 		}
@@ -115,7 +117,7 @@ func parseGroupsFile(path string, b []byte) (map[string]Entry, error) {
 	}
 	seen := map[string]string{}
 	for name, u := range doc.Users {
-		key := FoldName(strings.TrimSpace(name))
+		key := catalog.FoldName(strings.TrimSpace(name))
 		if key == "" {
 			return nil, fmt.Errorf("groups file %s: an empty user name", path)
 		}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/lakegate/lakegate/internal/catalog"
 )
 
 // Group search modes of LDAPConfig.GroupSearch.
@@ -228,7 +230,7 @@ func (l *LDAP) lookup(c *ldap.Conn, user string) (Entry, error) {
 	}
 	u := res.Entries[0]
 	names := u.GetAttributeValues(l.cfg.UserNameAttribute)
-	i := slices.IndexFunc(names, func(v string) bool { return FoldName(v) == FoldName(user) })
+	i := slices.IndexFunc(names, func(v string) bool { return catalog.FoldName(v) == catalog.FoldName(user) })
 	if i < 0 {
 		return Entry{}, nil // the directory's matching found a lookalike, not this user
 	}

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Server is a real OpenLDAP server started by scripts/slapd.sh for one
@@ -74,6 +75,20 @@ func (s *Server) Restart(t testing.TB) {
 	urls := s.Env["LDAP_URL"] + "/ " + s.Env["LDAPS_URL"] + "/"
 	if out, err := exec.Command(slapdBin, "-f", filepath.Join(s.dir, "slapd.conf"), "-h", urls).CombinedOutput(); err != nil {
 		t.Fatalf("restart slapd: %v\n%s", err, out)
+	}
+	// slapd answers once it has bound its ports; it exits if it cannot (a
+	// port another process took while it was stopped).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := exec.Command("ldapsearch", "-x", "-H", s.Env["LDAP_URL"], "-D", s.Env["LDAP_ROOT_DN"], "-w", s.Env["LDAP_ROOT_PASSWORD"],
+			"-b", "", "-s", "base").Run()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("restarted slapd does not answer on %s (its ports may have been taken while it was stopped): %v", s.Env["LDAP_URL"], err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
